@@ -1,0 +1,35 @@
+"""Language codes: the knowledge base stores ISO 639-3; users may write ISO 639-1, 639-3 or mteb's 'eng-Latn'."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+# ISO 639-2/B codes people still write, mapped to 639-3.
+_BIBLIOGRAPHIC = {"chi": "zho", "ger": "deu", "fre": "fra", "dut": "nld", "gre": "ell", "per": "fas",
+                  "cze": "ces", "slo": "slk", "rum": "ron", "arm": "hye", "geo": "kat", "ice": "isl",
+                  "mac": "mkd", "may": "msa", "bur": "mya", "alb": "sqi", "baq": "eus", "wel": "cym", "tib": "bod"}
+
+
+@lru_cache(maxsize=4096)
+def normalise_language(code: str) -> str:
+    """Return the ISO 639-3 code for `code`, or raise ValueError naming the bad code."""
+    import pycountry
+
+    raw = code.strip()
+    base = raw.split("-")[0].split("_")[0].lower()
+    if base in _BIBLIOGRAPHIC:
+        return _BIBLIOGRAPHIC[base]
+    lang = None
+    if len(base) == 2:
+        lang = pycountry.languages.get(alpha_2=base)
+    elif len(base) == 3:
+        lang = pycountry.languages.get(alpha_3=base)
+    if lang is None:
+        raise ValueError(f"unknown language code {code!r}: use ISO 639-1 (en) or ISO 639-3 (eng)")
+    return lang.alpha_3
+
+
+def language_name(iso3: str) -> str:
+    import pycountry
+
+    lang = pycountry.languages.get(alpha_3=iso3)
+    return lang.name if lang else iso3

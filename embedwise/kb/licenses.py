@@ -1,0 +1,24 @@
+"""Licence ids the knowledge base accepts (SPDX, plus named model licences) and what they allow."""
+from __future__ import annotations
+
+# SPDX ids (and the LicenseRef- ids we use for model licences that have no SPDX id).
+PERMISSIVE = {"Apache-2.0", "MIT", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense", "CC0-1.0", "CC-BY-4.0",
+              "CC-BY-3.0", "Zlib", "PostgreSQL", "BSL-1.0", "OpenMDW-1.1"}
+COPYLEFT = {"GPL-2.0-only", "GPL-3.0-only", "GPL-3.0-or-later", "LGPL-3.0-only", "AGPL-3.0-only", "MPL-2.0",
+            "CC-BY-SA-4.0", "CC-BY-SA-3.0", "OpenRAIL", "OpenRAIL-M", "CreativeML-OpenRAIL-M", "BigScience-OpenRAIL-M"}
+NON_COMMERCIAL = {"CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-ND-4.0", "CC-BY-NC-3.0", "CC-BY-NC-SA-3.0"}
+# Custom model licences: commercial use allowed with conditions (acceptable-use policies, attribution, user caps).
+CUSTOM = {"LicenseRef-Gemma", "LicenseRef-Llama-3", "LicenseRef-Llama-3.1", "LicenseRef-Llama-3.2",
+          "LicenseRef-NVIDIA-Open-Model", "LicenseRef-NVIDIA-NC", "LicenseRef-Qwen", "LicenseRef-Tongyi-Qianwen",
+          "LicenseRef-Jina-NC", "LicenseRef-Meta-DINOv3", "LicenseRef-Other", "LicenseRef-Unknown"}
+PROPRIETARY = {"proprietary"}
+
+KNOWN_LICENSES = PERMISSIVE | COPYLEFT | NON_COMMERCIAL | CUSTOM | PROPRIETARY
+
+
+def is_permissive(license_id: str) -> bool:
+    return license_id in PERMISSIVE
+
+
+def is_non_commercial(license_id: str) -> bool:
+    return license_id in NON_COMMERCIAL or license_id in {"LicenseRef-NVIDIA-NC", "LicenseRef-Jina-NC"}
