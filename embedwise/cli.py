@@ -1,0 +1,114 @@
+"""The `embedwise` command. Each command is a thin call into one package; errors print without a traceback."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from embedwise.errors import EmbedwiseError
+
+app = typer.Typer(help="Choose the right embedding model: knowledge base, rules, validation on your data.",
+                  no_args_is_help=False, add_completion=False, pretty_exceptions_enable=False)
+kb_app = typer.Typer(help="Query and maintain the knowledge base of embedding models.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context) -> None:
+    """With no command in a terminal, start the questionnaire."""
+    if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from embedwise.tui.app import run_app
+
+            run_app()
+        else:
+            typer.echo(ctx.get_help())
+
+
+# --- kb -------------------------------------------------------------------------------------------------------------
+
+@kb_app.command("build")
+def kb_build(
+    curated: Optional[Path] = typer.Option(None, help="Folder of curated YAML files (default: the shipped ones)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """(Re)build the knowledge base from the curated files; a failure leaves the old one as it was."""
+    from embedwise.kb import commands
+
+    commands.build(curated, json_out)
+
+
+@kb_app.command("query")
+def kb_query(
+    expression: list[str] = typer.Argument(None, help="Filters and free text, e.g. modality=text lang=zho params<1B"),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Find models with a small filter language (see the README for the grammar)."""
+    from embedwise.kb import commands
+
+    commands.query(" ".join(expression or []), json_out)
+
+
+@kb_app.command("show")
+def kb_show(model_id: str, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every fact about one model, with its source, its sync flags and measured runs."""
+    from embedwise.kb import commands
+
+    commands.show(model_id, json_out)
+
+
+@kb_app.command("stats")
+def kb_stats(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Counts by modality, hosting, licence and domain."""
+    from embedwise.kb import commands
+
+    commands.stats(json_out)
+
+
+@kb_app.command("export")
+def kb_export(
+    format: str = typer.Option("json", "--format", "-f", help="json | csv | yaml"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
+) -> None:
+    """Export every model with its facts, sources and scores."""
+    from embedwise.kb import commands
+
+    commands.export(format, output)
+
+
+# --- recommend (engine) ---------------------------------------------------------------------------------------------
+# --- requirements (engine) ------------------------------------------------------------------------------------------
+# --- validate (validators) ------------------------------------------------------------------------------------------
+# --- sync (kb.sync) -------------------------------------------------------------------------------------------------
+# --- tui ------------------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except EmbedwiseError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(exc.exit_code) from None
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        raise SystemExit(130) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(2) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""The knowledge base as a plain SQLite file, through sqlite-utils.
+
+Built from the curated YAML on first use (and again when the curated files change). A build happens in a file
+beside the live one and is swapped in with an atomic rename, so a failed build leaves the old knowledge base as it was.
+Tables that hold what the user or the sync produced (validator runs, sync history, discovered models) are carried
+over into every rebuild.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterable
+
+import sqlite_utils
+
+from embedwise import paths
+from embedwise.errors import CuratedDataError, NotFound
+from embedwise.kb.curated_files import curated_fingerprint, load_curated
+from embedwise.kb.schema import ModelRecord, Score, Source
+
+SCHEMA_VERSION = 1
+
+LIST_COLUMNS = ("tags", "input_modalities", "domains", "languages", "dimensions")
+
+# Denormalised MTEB(eng, v2) means (comparable only) for sorting and ranking: column -> task_type.
+MTEB_COLUMNS = {
+    "mteb_mean": "Mean",
+    "mteb_retrieval": "Retrieval",
+    "mteb_classification": "Classification",
+    "mteb_clustering": "Clustering",
+    "mteb_sts": "STS",
+    "mteb_reranking": "Reranking",
+    "mteb_pair_classification": "PairClassification",
+    "mteb_summarization": "Summarization",
+}
+MTEB_MAIN_BENCHMARK = "MTEB(eng, v2)"
+MTEB_MULTILINGUAL_BENCHMARK_PREFIX = "MTEB(Multilingual"
+
+MODEL_COLUMNS = {
+    "id": str, "name": str, "provider": str, "family": str, "description": str, "tags": str, "hf_id": str,
+    "api_name": str, "status": str, "modality": str, "input_modalities": str, "output": str, "domains": str,
+    "languages": str, "multilingual": int, "license": str, "commercial_use": int, "open_weights": int,
+    "hosting": str, "parameters": int, "memory_mb": float, "dimensions": str, "default_dimension": int,
+    "min_dimension": int, "max_tokens": int, "similarity": str, "query_prefix": str, "document_prefix": str,
+    "trust_remote_code": int, "safetensors": int, "release_date": str, "price_per_million_tokens": float,
+    "price_confidence": str, "downloads": int, "likes": int,
+    **{col: float for col in MTEB_COLUMNS}, "mteb_multilingual_mean": float,
+}
+
+# Tables whose rows are not derived from the curated files: every rebuild carries them over.
+PRESERVED_TABLES = ("runs", "sync_runs", "history", "conflicts", "hub_facts", "sync_state")
+
+
+def open_db(path: Path | None = None, build_if_missing: bool = True) -> sqlite_utils.Database:
+    """Open the knowledge base, building it from the curated files on first use or when they changed."""
+    path = Path(path) if path else paths.kb_path()
+    if build_if_missing and (not path.exists() or _stale(path)):
+        build(path)
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA busy_timeout = 10000")
+    return db
+
+
+def _stale(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True
+    return rows.get("curated_fingerprint") != curated_fingerprint() or rows.get("schema_version") != str(SCHEMA_VERSION)
+
+
+def build(path: Path | None = None, curated_dir: Path | None = None) -> dict:
+    """(Re)build the knowledge base from the curated files. Returns counts. Raises CuratedDataError, touching nothing."""
+    path = Path(path) if path else paths.kb_path()
+    records = load_curated(curated_dir)  # validates everything before any file is touched
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".building")
+    for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        stale.unlink(missing_ok=True)
+    db = sqlite_utils.Database(tmp)
+    try:
+        create_schema(db)
+        write_records(db, records)
+        carried = _carry_over(db, path)
+        db["meta"].upsert_all(
+            [
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                {"key": "curated_fingerprint", "value": curated_fingerprint(curated_dir)},
+                {"key": "built_at", "value": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
+            ],
+            pk="key",
+        )
+        db.conn.commit()
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+    except BaseException:
+        db.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    _swap_in(tmp, path)
+    return {"models": len(records), "carried_over": carried, "path": str(path)}
+
+
+def _swap_in(tmp: Path, path: Path) -> None:
+    if path.exists():
+        try:  # fold the old WAL into the main file so nothing is left behind in -wal
+            conn = sqlite3.connect(path)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+        except sqlite3.Error:
+            pass
+    os.replace(tmp, path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    db.execute("PRAGMA journal_mode = WAL")
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["models"].create(MODEL_COLUMNS, pk="id", if_not_exists=True)
+    db["model_languages"].create({"model_id": str, "language": str}, pk=("model_id", "language"), if_not_exists=True)
+    db["model_domains"].create({"model_id": str, "domain": str}, pk=("model_id", "domain"), if_not_exists=True)
+    db["scores"].create(
+        {"model_id": str, "benchmark": str, "task_type": str, "task": str, "metric": str, "value": float,
+         "comparable": int, "source": str}, if_not_exists=True)
+    db["sources"].create({"model_id": str, "field": str, "ref": str, "date": str, "note": str},
+                         pk=("model_id", "field"), if_not_exists=True)
+    db["runs"].create(
+        {"id": int, "run_id": str, "model_id": str, "dataset": str, "task": str, "synthetic": int, "status": str,
+         "created_at": str, "metrics": str, "speed": str, "robustness": str, "cost": str, "error": str,
+         "report_path": str}, pk="id", if_not_exists=True)
+    db["sync_runs"].create(
+        {"id": str, "started_at": str, "finished_at": str, "status": str, "endpoint": str, "models_seen": int,
+         "changes": int, "error": str}, pk="id", if_not_exists=True)
+    db["sync_state"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["history"].create(
+        {"id": int, "model_id": str, "field": str, "old": str, "new": str, "at": str, "run_id": str},
+        pk="id", if_not_exists=True)
+    db["conflicts"].create(
+        {"id": int, "model_id": str, "field": str, "curated": str, "hub": str, "at": str, "run_id": str,
+         "resolved": int}, pk="id", if_not_exists=True)
+    db["hub_facts"].create(
+        {"model_id": str, "hf_id": str, "sha": str, "last_modified": str, "tags": str, "gated": str,
+         "license_tag": str, "pipeline_tag": str, "library": str, "parameters": int, "downloads": int,
+         "likes": int, "flags": str, "synced_at": str, "run_id": str}, pk="model_id", if_not_exists=True)
+    for table, cols in [
+        ("models", ["modality"]), ("models", ["hosting"]), ("models", ["license"]), ("models", ["parameters"]),
+        ("models", ["default_dimension"]), ("models", ["min_dimension"]), ("models", ["output"]),
+        ("models", ["status"]), ("models", ["commercial_use"]), ("models", ["mteb_mean"]),
+        ("models", ["mteb_retrieval"]), ("models", ["max_tokens"]), ("models", ["price_per_million_tokens"]),
+        ("models", ["downloads"]), ("models", ["release_date"]), ("models", ["provider"]),
+        ("model_languages", ["language", "model_id"]), ("model_domains", ["domain", "model_id"]),
+        ("scores", ["model_id"]), ("scores", ["task_type", "benchmark"]), ("runs", ["model_id"]),
+        ("history", ["model_id"]), ("conflicts", ["model_id"]),
+    ]:
+        db[table].create_index(cols, if_not_exists=True)
+    if not db["models_fts"].exists():
+        db["models"].enable_fts(["id", "name", "description", "tags", "provider", "family"], create_triggers=True,
+                                tokenize="porter")
+
+
+def record_to_row(record: ModelRecord) -> dict:
+    row = record.model_dump(exclude={"scores", "sources"}, mode="json")
+    for col in LIST_COLUMNS:
+        row[col] = json.dumps(row[col])
+    row["default_dimension"] = record.default_dimension
+    row["min_dimension"] = record.min_dimension
+    for col, task_type in MTEB_COLUMNS.items():
+        row[col] = _mteb_value(record.scores, MTEB_MAIN_BENCHMARK, task_type)
+    row["mteb_multilingual_mean"] = _mteb_value(record.scores, MTEB_MULTILINGUAL_BENCHMARK_PREFIX, "Mean")
+    return row
+
+
+def _mteb_value(scores: list[Score], benchmark: str, task_type: str) -> float | None:
+    task = "Mean (Task)" if task_type == "Mean" else "mean"
+    for s in scores:
+        if s.benchmark.startswith(benchmark) and s.task_type == task_type and s.task == task and s.comparable:
+            return s.value
+    return None
+
+
+def write_records(db: sqlite_utils.Database, records: Iterable[ModelRecord], replace: bool = True) -> None:
+    """Insert or replace records with their scores, sources, languages and domains, in one transaction."""
+    records = list(records)
+    with db.conn:
+        ids = [r.id for r in records]
+        for table in ("scores", "sources", "model_languages", "model_domains"):
+            db.conn.executemany(f"DELETE FROM {table} WHERE model_id = ?", [(i,) for i in ids])
+        db["models"].insert_all((record_to_row(r) for r in records), pk="id", replace=replace, batch_size=500)
+        db["scores"].insert_all(
+            ({"model_id": r.id, **s.model_dump(), "comparable": int(s.comparable)} for r in records for s in r.scores),
+            batch_size=1000)
+        db["sources"].insert_all(
+            ({"model_id": r.id, "field": f, **s.model_dump(mode="json")} for r in records for f, s in r.sources.items()),
+            pk=("model_id", "field"), replace=True, batch_size=1000)
+        db["model_languages"].insert_all(
+            ({"model_id": r.id, "language": lang} for r in records for lang in r.languages),
+            pk=("model_id", "language"), replace=True, batch_size=1000)
+        db["model_domains"].insert_all(
+            ({"model_id": r.id, "domain": d} for r in records for d in r.domains),
+            pk=("model_id", "domain"), replace=True, batch_size=1000)
+
+
+def _carry_over(db: sqlite_utils.Database, old_path: Path) -> dict:
+    """Copy user and sync data from the previous knowledge base, and the discovered models."""
+    if not old_path.exists():
+        return {}
+    counts = {}
+    db.execute("ATTACH DATABASE ? AS old", [str(old_path)])
+    try:
+        old_tables = {r[0] for r in db.execute("SELECT name FROM old.sqlite_master WHERE type='table'")}
+        for table in PRESERVED_TABLES:
+            if table in old_tables:
+                cols = _common_columns(db, table)
+                db.execute(f"INSERT OR REPLACE INTO main.{table} ({cols}) SELECT {cols} FROM old.{table}")
+                counts[table] = db.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+        if "models" in old_tables:
+            cols = _common_columns(db, "models")
+            db.execute(f"INSERT OR IGNORE INTO main.models ({cols}) SELECT {cols} FROM old.models "
+                       "WHERE status = 'discovered'")
+            for table in ("sources", "model_languages", "model_domains", "scores"):
+                if table in old_tables:
+                    tcols = _common_columns(db, table)
+                    db.execute(f"INSERT OR IGNORE INTO main.{table} ({tcols}) SELECT {tcols} FROM old.{table} "
+                               "WHERE model_id IN (SELECT id FROM old.models WHERE status = 'discovered')")
+            counts["discovered"] = db.execute("SELECT count(*) FROM main.models WHERE status='discovered'").fetchone()[0]
+            # Popularity is not curated: keep what the sync last read from the hub.
+            db.execute("""UPDATE main.models SET
+                downloads = coalesce(downloads, (SELECT o.downloads FROM old.models o WHERE o.id = models.id)),
+                likes = coalesce(likes, (SELECT o.likes FROM old.models o WHERE o.id = models.id))
+                WHERE status = 'curated'""")
+            db.execute("""INSERT OR IGNORE INTO main.sources (model_id, field, ref, date, note)
+                SELECT model_id, field, ref, date, note FROM old.sources
+                WHERE field IN ('downloads', 'likes') AND model_id IN (SELECT id FROM main.models)""")
+        db.conn.commit()
+    except sqlite3.DatabaseError as exc:
+        raise CuratedDataError(f"could not read the previous knowledge base {old_path}: {exc}") from None
+    finally:
+        db.execute("DETACH DATABASE old")
+    return counts
+
+
+def _common_columns(db: sqlite_utils.Database, table: str) -> str:
+    new = [r[1] for r in db.execute(f"PRAGMA main.table_info({table})")]
+    old = {r[1] for r in db.execute(f"PRAGMA old.table_info({table})")}
+    return ", ".join(f'"{c}"' for c in new if c in old)
+
+
+def row_to_record(row: dict, scores: list[dict], sources: list[dict]) -> ModelRecord:
+    data = {k: row[k] for k in ModelRecord.model_fields if k in row and k not in ("scores", "sources")}
+    for col in LIST_COLUMNS:
+        data[col] = json.loads(data[col]) if data.get(col) else []
+    for col in ("multilingual", "commercial_use", "open_weights", "trust_remote_code"):
+        data[col] = bool(data[col])
+    if data.get("safetensors") is not None:
+        data["safetensors"] = bool(data["safetensors"])
+    data = {k: v for k, v in data.items() if v is not None}
+    if isinstance(data.get("release_date"), str):
+        data["release_date"] = dt.date.fromisoformat(data["release_date"])
+    data["scores"] = [Score(**{k: s[k] for k in Score.model_fields}) for s in scores]
+    data["sources"] = {s["field"]: Source(ref=s["ref"], date=s["date"], note=s["note"]) for s in sources}
+    # Rows were validated on the way in; construct without re-checking the sourcing rules.
+    return ModelRecord.model_construct(**{**_defaults(), **data})
+
+
+def _defaults() -> dict:
+    return {name: f.get_default(call_default_factory=True) for name, f in ModelRecord.model_fields.items()
+            if not f.is_required()}
+
+
+def load_records(db: sqlite_utils.Database, ids: list[str] | None = None) -> list[ModelRecord]:
+    """Every model (or the given ids, in that order) as a ModelRecord with its scores and sources."""
+    if ids is None:
+        rows = list(db.query("SELECT * FROM models ORDER BY id"))
+    else:
+        marks = ",".join("?" * len(ids))
+        found = {r["id"]: r for r in db.query(f"SELECT * FROM models WHERE id IN ({marks})", ids)}
+        rows = [found[i] for i in ids if i in found]
+    by_model_scores: dict[str, list[dict]] = {}
+    by_model_sources: dict[str, list[dict]] = {}
+    wanted = {r["id"] for r in rows}
+    for s in db.query("SELECT * FROM scores"):
+        if s["model_id"] in wanted:
+            by_model_scores.setdefault(s["model_id"], []).append(s)
+    for s in db.query("SELECT * FROM sources"):
+        if s["model_id"] in wanted:
+            by_model_sources.setdefault(s["model_id"], []).append(s)
+    return [row_to_record(r, by_model_scores.get(r["id"], []), by_model_sources.get(r["id"], [])) for r in rows]
+
+
+def get_record(db: sqlite_utils.Database, model_id: str) -> ModelRecord:
+    records = load_records(db, [model_id])
+    if not records:
+        raise NotFound(f"no model {model_id!r} in the knowledge base; try `embedwise kb query {model_id.split('/')[-1]}`")
+    return records[0]
