@@ -73,10 +73,19 @@ def _stale(path: Path) -> bool:
             conn.close()
     except sqlite3.Error:
         return True
-    return rows.get("curated_fingerprint") != curated_fingerprint() or rows.get("schema_version") != str(SCHEMA_VERSION)
+    if rows.get("schema_version") != str(SCHEMA_VERSION):
+        return True
+    directory = Path(rows["curated_dir"]) if rows.get("curated_dir") else None
+    if directory is not None and not directory.is_dir():
+        return False  # built from a folder that is gone: keep what we have
+    try:
+        return rows.get("curated_fingerprint") != curated_fingerprint(directory)
+    except CuratedDataError:
+        return False
 
 
 def build(path: Path | None = None, curated_dir: Path | None = None) -> dict:
+    curated_dir = Path(curated_dir) if curated_dir else None
     """(Re)build the knowledge base from the curated files. Returns counts. Raises CuratedDataError, touching nothing."""
     path = Path(path) if path else paths.kb_path()
     records = load_curated(curated_dir)  # validates everything before any file is touched
@@ -93,6 +102,7 @@ def build(path: Path | None = None, curated_dir: Path | None = None) -> dict:
             [
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)},
                 {"key": "curated_fingerprint", "value": curated_fingerprint(curated_dir)},
+                {"key": "curated_dir", "value": str(Path(curated_dir).resolve()) if curated_dir else ""},
                 {"key": "built_at", "value": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
             ],
             pk="key",

@@ -1,0 +1,188 @@
+"""What the `embedwise kb ...` commands do: call the store and query, print a rich table or JSON."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from embedwise.errors import BadInput
+from embedwise.kb import store
+from embedwise.kb.query import search
+from embedwise.kb.schema import ModelRecord
+
+console = Console()
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def build(curated_dir: Path | None, json_out: bool) -> dict:
+    result = store.build(curated_dir=curated_dir)
+    if json_out:
+        _print_json(result)
+    else:
+        console.print(f"built {result['path']}: {result['models']} curated models")
+        if result["carried_over"]:
+            kept = ", ".join(f"{k} {v}" for k, v in result["carried_over"].items() if v)
+            if kept:
+                console.print(f"kept from the previous knowledge base: {kept}")
+    return result
+
+
+def _size(n: float | None) -> str:
+    if n is None:
+        return ""
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return str(int(n))
+
+
+def query(expression: str, json_out: bool) -> list[dict]:
+    rows = search(store.open_db(), expression)
+    if json_out:
+        _print_json(rows)
+        return rows
+    table = Table(title=f"{len(rows)} models", title_justify="left", pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=24, max_width=48, overflow="ellipsis")
+    for col in ("kind", "hosting", "license", "params", "dims", "max tok", "MTEB", "$/1M"):
+        table.add_column(col, no_wrap=True, justify="right" if col in ("params", "dims", "max tok", "MTEB", "$/1M") else "left")
+    for r in rows:
+        dims = r["dimensions"]
+        table.add_row(
+            r["id"] + (" [yellow](discovered)[/]" if r["status"] == "discovered" else ""),
+            r["modality"] + ("" if r["output"] == "dense" else f"/{r['output']}"), r["hosting"], r["license"],
+            _size(r["parameters"]),
+            (f"{dims[0]}" + (f" (≥{min(dims)})" if len(dims) > 1 else "")) if dims else "",
+            str(r["max_tokens"] or ""), f"{r['mteb_mean']:.2f}" if r["mteb_mean"] is not None else "",
+            f"{r['price_per_million_tokens']:g}" if r["price_per_million_tokens"] is not None else "",
+        )
+    console.print(table)
+    return rows
+
+
+def show_data(model_id: str) -> dict:
+    db = store.open_db()
+    record = store.get_record(db, model_id)
+    data = record.model_dump(mode="json")
+    runs = list(db.query("SELECT * FROM runs WHERE model_id = ? ORDER BY created_at DESC", [model_id]))
+    for run in runs:
+        for key in ("metrics", "speed", "robustness", "cost"):
+            run[key] = json.loads(run[key]) if run.get(key) else None
+    data["runs"] = runs
+    hub = db["hub_facts"].rows_where("model_id = ?", [model_id])
+    data["hub"] = next(iter(hub), None)
+    data["conflicts"] = list(db.query("SELECT field, curated, hub, at, run_id FROM conflicts "
+                                      "WHERE model_id = ? AND coalesce(resolved, 0) = 0", [model_id]))
+    data["flags"] = json.loads(data["hub"]["flags"]) if data["hub"] and data["hub"].get("flags") else []
+    return data
+
+
+def show(model_id: str, json_out: bool) -> dict:
+    data = show_data(model_id)
+    if json_out:
+        _print_json(data)
+        return data
+    sources = data["sources"]
+    status = "" if data["status"] == "curated" else "  [yellow]discovered: hub facts only, not curated[/]"
+    console.print(f"[bold]{data['id']}[/] — {data['name']}{status}")
+    if data["description"]:
+        console.print(data["description"])
+    facts = Table("fact", "value", "source", title="facts", title_justify="left")
+    for field in ModelRecord.model_fields:
+        if field in ("id", "name", "description", "scores", "sources"):
+            continue
+        value = data[field]
+        if value is None or value == []:
+            continue
+        src = sources.get(field)
+        where = "[dim]default (not curated)[/]" if field in ModelRecord.model_fields and field != "status" else ""
+        if src:
+            where = src["ref"] + (f" ({src['date']})" if src.get("date") else "") + (f"\n[dim]{src['note']}[/]" if src.get("note") else "")
+        facts.add_row(field, ", ".join(map(str, value)) if isinstance(value, list) else str(value), where)
+    console.print(facts)
+    if data["scores"]:
+        scores = Table("benchmark", "task type", "task", "metric", "value", "comparable", title="published scores", title_justify="left")
+        for s in data["scores"]:
+            scores.add_row(s["benchmark"], s["task_type"], s["task"], s["metric"], f"{s['value']:.2f}", "yes" if s["comparable"] else "no (incomplete)")
+        console.print(scores)
+    if data["flags"] or data["conflicts"]:
+        console.print("[bold red]hub changes to review[/]")
+        for flag in data["flags"]:
+            console.print(f"  • {flag}")
+        for c in data["conflicts"]:
+            console.print(f"  • {c['field']}: curated {c['curated']!r}, hub says {c['hub']!r} ({c['at']})")
+    if data["runs"]:
+        runs = Table("when", "dataset", "task", "status", "main metrics", title="measured on your data", title_justify="left")
+        for run in data["runs"]:
+            metrics = run["metrics"] or {}
+            main = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
+                             if k in ("ndcg_at_10", "accuracy", "cosine_spearman", "v_measure", "recall_at_100") and isinstance(v, (int, float)))
+            runs.add_row(str(run["created_at"]), str(run["dataset"]), str(run["task"]) + (" (synthetic)" if run.get("synthetic") else ""), str(run["status"]), main)
+        console.print(runs)
+    return data
+
+
+def stats_data() -> dict:
+    db = store.open_db()
+    out: dict = {"models": db["models"].count}
+    for col in ("modality", "hosting", "license", "output", "status"):
+        out[col] = dict(db.execute(f"SELECT {col}, count(*) FROM models GROUP BY {col} ORDER BY count(*) DESC, {col}").fetchall())
+    out["domain"] = dict(db.execute("SELECT domain, count(*) FROM model_domains GROUP BY domain ORDER BY count(*) DESC, domain").fetchall())
+    out["commercial_use"] = dict(Counter("yes" if r[0] else "no" for r in db.execute("SELECT commercial_use FROM models")))
+    out["open_weights"] = dict(Counter("yes" if r[0] else "no" for r in db.execute("SELECT open_weights FROM models")))
+    return out
+
+
+def stats(json_out: bool) -> dict:
+    data = stats_data()
+    if json_out:
+        _print_json(data)
+        return data
+    console.print(f"[bold]{data['models']}[/] models")
+    for key in ("modality", "hosting", "output", "license", "domain", "commercial_use", "open_weights", "status"):
+        table = Table(key, "models", title_justify="left")
+        for value, count in data[key].items():
+            table.add_row(str(value), str(count))
+        console.print(table)
+    return data
+
+
+EXPORT_FORMATS = ("json", "csv", "yaml")
+
+
+def export_text(fmt: str) -> str:
+    if fmt not in EXPORT_FORMATS:
+        raise BadInput(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}", "--format")
+    records = store.load_records(store.open_db())
+    dumped = [r.model_dump(mode="json", exclude_none=True) for r in records]
+    if fmt == "json":
+        return json.dumps(dumped, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "yaml":
+        import yaml
+
+        return yaml.safe_dump({"models": dumped}, sort_keys=False, allow_unicode=True, width=120)
+    buffer = io.StringIO()
+    columns = list(ModelRecord.model_fields)
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for row in (r.model_dump(mode="json") for r in records):
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else ("" if v is None else v)
+                         for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def export(fmt: str, output: Path | None) -> None:
+    text = export_text(fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}", highlight=False)
+    else:
+        sys.stdout.write(text)
