@@ -16,7 +16,8 @@ from embedwise.kb import store
 from embedwise.kb.query import search
 from embedwise.kb.schema import ModelRecord
 
-console = Console()
+# Piped output has no terminal width; use a page wide enough for a table (scripts should use --json).
+console = Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def _print_json(data: object) -> None:
@@ -50,8 +51,10 @@ def query(expression: str, json_out: bool) -> list[dict]:
     if json_out:
         _print_json(rows)
         return rows
-    table = Table(title=f"{len(rows)} models", title_justify="left", pad_edge=False)
-    table.add_column("id", no_wrap=True, min_width=24, max_width=48, overflow="ellipsis")
+    from rich import box
+
+    table = Table(title=f"{len(rows)} models", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", min_width=20, max_width=50, overflow="fold")
     for col in ("kind", "hosting", "license", "params", "dims", "max tok", "MTEB", "$/1M"):
         table.add_column(col, no_wrap=True, justify="right" if col in ("params", "dims", "max tok", "MTEB", "$/1M") else "left")
     for r in rows:
