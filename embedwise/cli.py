@@ -84,7 +84,45 @@ def kb_export(
 
 
 # --- recommend (engine) ---------------------------------------------------------------------------------------------
+
+@app.command("recommend")
+def recommend_cmd(
+    requirements: Path = typer.Option(..., "--requirements", "-r", help="Requirements YAML "
+                                      "(write one with `embedwise requirements template`)."),
+    top: Optional[int] = typer.Option(None, "--top", "-n", min=1, help="Show at most N models (default 10)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON: shortlist, excluded, advice."),
+    why: Optional[str] = typer.Option(None, "--why", help="Explain one model: its score or why it was excluded."),
+) -> None:
+    """Rank the knowledge base against your requirements, with every reason and advice."""
+    from embedwise.engine import commands as engine_commands
+
+    engine_commands.recommend(requirements, top, json_out, why)
+
+
 # --- requirements (engine) ------------------------------------------------------------------------------------------
+
+requirements_app = typer.Typer(help="Write and check requirements files.", no_args_is_help=True)
+app.add_typer(requirements_app, name="requirements")
+
+
+@requirements_app.command("template")
+def requirements_template(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
+) -> None:
+    """A requirements file with the defaults and a comment on every field."""
+    from embedwise.engine import commands as engine_commands
+
+    engine_commands.template(output)
+
+
+@requirements_app.command("check")
+def requirements_check(path: Path, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Validate a requirements file and print it with every default filled in."""
+    from embedwise.engine import commands as engine_commands
+
+    engine_commands.check(path, json_out)
+
+
 # --- validate (validators) ------------------------------------------------------------------------------------------
 # --- sync (kb.sync) -------------------------------------------------------------------------------------------------
 # --- tui ------------------------------------------------------------------------------------------------------------
