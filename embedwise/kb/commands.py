@@ -161,11 +161,21 @@ def stats(json_out: bool) -> dict:
 EXPORT_FORMATS = ("json", "csv", "yaml")
 
 
+def _curated_form(record: ModelRecord) -> dict:
+    """The record as a curated file writes it: unset facts and unsourced defaults left out, so it loads back."""
+    data = record.model_dump(mode="json", exclude_none=True)
+    for name, field in ModelRecord.model_fields.items():
+        if name in data and name not in record.sources and not field.is_required() \
+                and data[name] == field.get_default(call_default_factory=True):
+            del data[name]
+    return data
+
+
 def export_text(fmt: str) -> str:
     if fmt not in EXPORT_FORMATS:
         raise BadInput(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}", "--format")
     records = store.load_records(store.open_db())
-    dumped = [r.model_dump(mode="json", exclude_none=True) for r in records]
+    dumped = [_curated_form(r) for r in records]
     if fmt == "json":
         return json.dumps(dumped, indent=2, ensure_ascii=False) + "\n"
     if fmt == "yaml":

@@ -57,14 +57,20 @@ PRESERVED_TABLES = ("runs", "sync_runs", "history", "conflicts", "hub_facts", "s
 def open_db(path: Path | None = None, build_if_missing: bool = True) -> sqlite_utils.Database:
     """Open the knowledge base, building it from the curated files on first use or when they changed."""
     path = Path(path) if path else paths.kb_path()
-    if build_if_missing and (not path.exists() or _stale(path)):
-        build(path)
+    if build_if_missing:
+        if not path.exists():
+            build(path)
+        else:
+            stale, curated_dir = _staleness(path)
+            if stale:
+                build(path, curated_dir)
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA busy_timeout = 10000")
     return db
 
 
-def _stale(path: Path) -> bool:
+def _staleness(path: Path) -> tuple[bool, Path | None]:
+    """Whether the file must be rebuilt, and from which curated folder it was built (None: the shipped one)."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -72,16 +78,16 @@ def _stale(path: Path) -> bool:
         finally:
             conn.close()
     except sqlite3.Error:
-        return True
-    if rows.get("schema_version") != str(SCHEMA_VERSION):
-        return True
+        return True, None
     directory = Path(rows["curated_dir"]) if rows.get("curated_dir") else None
+    if rows.get("schema_version") != str(SCHEMA_VERSION):
+        return True, directory
     if directory is not None and not directory.is_dir():
-        return False  # built from a folder that is gone: keep what we have
+        return False, None  # built from a folder that is gone: keep what we have
     try:
-        return rows.get("curated_fingerprint") != curated_fingerprint(directory)
+        return rows.get("curated_fingerprint") != curated_fingerprint(directory), directory
     except CuratedDataError:
-        return False
+        return False, directory
 
 
 def build(path: Path | None = None, curated_dir: Path | None = None) -> dict:
@@ -90,6 +96,13 @@ def build(path: Path | None = None, curated_dir: Path | None = None) -> dict:
     path = Path(path) if path else paths.kb_path()
     records = load_curated(curated_dir)  # validates everything before any file is touched
     path.parent.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock
+
+    with FileLock(str(path) + ".lock", timeout=120):
+        return _build_locked(path, records, curated_dir)
+
+
+def _build_locked(path: Path, records: list[ModelRecord], curated_dir: Path | None) -> dict:
     tmp = path.with_name(path.name + ".building")
     for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         stale.unlink(missing_ok=True)
