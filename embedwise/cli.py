@@ -127,6 +127,17 @@ def requirements_check(path: Path, json_out: bool = typer.Option(False, "--json"
 # --- sync (kb.sync) -------------------------------------------------------------------------------------------------
 # --- tui ------------------------------------------------------------------------------------------------------------
 
+@app.command("tui")
+def tui(
+    requirements: Optional[Path] = typer.Option(None, "--requirements", "-r",
+                                                help="A requirements YAML file to start from."),
+) -> None:
+    """The terminal questionnaire: requirements, shortlist, knowledge base browser and validation."""
+    from embedwise.tui.app import run_app
+
+    run_app(requirements=requirements)
+
+
 
 def main() -> None:
     try:

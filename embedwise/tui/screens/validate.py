@@ -1,0 +1,226 @@
+"""Validate: run the validators on the user's data in a worker, with progress bars, then tables and a chart."""
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (Button, DataTable, Footer, Header, Input, Label, ProgressBar, Select, SelectionList,
+                             Static, TabbedContent, TabPane)
+
+from embedwise.tui import state
+from embedwise.tui.backend import ValidationView
+from embedwise.tui.widgets import ScatterChart
+
+if TYPE_CHECKING:
+    from embedwise.tui.app import EmbedwiseApp
+
+BM25 = "bm25"
+
+
+def _num(value, digits: int = 4) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    return ""
+
+
+class ValidateScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+r", "run", "Run", priority=True),
+    ]
+
+    app: "EmbedwiseApp"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: ValidationView | None = None
+        self.bars: dict[str, ProgressBar] = {}
+
+    def compose(self) -> ComposeResult:
+        answers = self.app.answers
+        data_path = state.get(answers, "evaluation.data_path") or ""
+        task = state.get(answers, "evaluation.task") or "auto"
+        yield Header()
+        with TabbedContent(initial="setup", id="validate-tabs"):
+            with TabPane("Setup", id="setup"):
+                with VerticalScroll():
+                    with Horizontal(classes="field-line"):
+                        yield Label("Data folder or file", classes="field-label")
+                        with Vertical(classes="field-body"):
+                            yield Input(data_path, placeholder="./my-eval-data (BEIR folder, CSV, TSV, JSONL)",
+                                        id="v-data", compact=True)
+                            yield Static("retrieval, classification, STS or clustering data", id="v-data-hint",
+                                         classes="field-hint")
+                    with Horizontal(classes="field-line"):
+                        yield Label("Data kind", classes="field-label")
+                        yield Select([(label, v) for label, v in state.EVAL_TASKS], value=task, allow_blank=False,
+                                     compact=True, id="v-task")
+                    with Horizontal(classes="field-line"):
+                        yield Label("Models (space toggles)", classes="field-label")
+                        yield SelectionList(*self._model_options(), id="v-models", compact=True)
+                    with Horizontal(classes="field-line"):
+                        yield Label("More models", classes="field-label")
+                        with Vertical(classes="field-body"):
+                            yield Input(placeholder="hub ids, local folders, bm25 (comma separated)",
+                                        id="v-extra", compact=True)
+                            yield Static("", id="v-status", classes="field-hint")
+                    with Horizontal(id="v-actions"):
+                        yield Button("Run validation ▶", id="v-run", variant="primary", compact=True)
+            with TabPane("Progress", id="progress"):
+                with VerticalScroll(id="progress-bars"):
+                    yield Static("Not started. Set up the run and press Ctrl+R.", id="progress-note")
+            with TabPane("Results", id="results"):
+                yield DataTable(id="results-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="report-path")
+            with TabPane("Chart", id="chart"):
+                with VerticalScroll():
+                    yield ScatterChart(id="quality-latency")
+        yield Footer()
+
+    def _model_options(self) -> list[tuple[str, str, bool]]:
+        app = self.app
+        options: list[tuple[str, str, bool]] = []
+        top = int(state.get(app.answers, "evaluation.top") or 3)
+        candidates = app.shortlist.candidates[:10] if app.shortlist else []
+        chosen = set(app.picked) if app.picked else {c.id for c in candidates[:top]}
+        for c in candidates:
+            options.append((c.id, c.id, c.id in chosen))
+        for mid in app.picked:
+            if mid not in {o[1] for o in options}:
+                options.append((mid, mid, True))
+        options.append(("bm25 (keyword baseline)", BM25, False))
+        return options
+
+    def on_mount(self) -> None:
+        self.sub_title = "validate on your data"
+        table = self.query_one("#results-table", DataTable)
+        for label, width in (("model", 30), ("status", 6), ("metric", 13), ("value", 6), ("p95 ms", 7),
+                             ("docs/s", 7)):
+            table.add_column(label, width=width)
+        self.query_one("#v-data", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "v-data":
+            self._check_data(event.value)
+
+    def _check_data(self, text: str) -> str | None:
+        hint = self.query_one("#v-data-hint", Static)
+        data_input = self.query_one("#v-data", Input)
+        try:
+            path = state.parse(state.FIELDS["evaluation.data_path"], text)
+            if path is None:
+                raise ValueError("required: the folder or file with your data")
+        except ValueError as exc:
+            hint.update(f"[red]✗ {escape(str(exc))}[/]")
+            data_input.add_class("-invalid")
+            return None
+        hint.update("retrieval, classification, STS or clustering data")
+        data_input.remove_class("-invalid")
+        state.put(self.app.answers, "evaluation.data_path", path)
+        return path
+
+    def selected_models(self) -> list[str]:
+        models = list(self.query_one("#v-models", SelectionList).selected)
+        extra = self.query_one("#v-extra", Input).value
+        for item in extra.replace(";", ",").split(","):
+            item = item.strip()
+            if item and item not in models:
+                models.append(item)
+        return models
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "v-run":
+            event.stop()
+            self.action_run()
+
+    def action_run(self) -> None:
+        data = self._check_data(self.query_one("#v-data", Input).value)
+        models = self.selected_models()
+        status = self.query_one("#v-status", Static)
+        if data is None:
+            self.query_one(TabbedContent).active = "setup"
+            self.query_one("#v-data", Input).focus()
+            return
+        if not models:
+            status.update("[red]✗ pick at least one model (space) or type one[/]")
+            return
+        status.update("")
+        task = self.query_one("#v-task", Select).value
+        self.query_one("#v-run", Button).disabled = True
+        self.run_validation(data, models, str(task))
+
+    @work(exclusive=True, group="validate")
+    async def run_validation(self, data: str, models: list[str], task: str) -> None:
+        from embedwise.errors import EmbedwiseError
+        from embedwise.tui import backend
+
+        self.query_one(TabbedContent).active = "progress"
+        holder = self.query_one("#progress-bars", VerticalScroll)
+        await holder.remove_children()
+        self.bars = {}
+        await holder.mount(Static(f"Validating {len(models)} model{'s' if len(models) > 1 else ''} on "
+                                  f"[b]{escape(data)}[/b] (loading models may take a while)…", id="progress-note"))
+
+        def progress(stage: str, done: int, total: int) -> None:
+            try:
+                self.app.call_from_thread(self._progress, str(stage), int(done), int(total))
+            except RuntimeError:  # the app is closing
+                pass
+
+        try:
+            view = await asyncio.to_thread(backend.validate, data, models, progress, task,
+                                           self.app.answers if self.app.shortlist else None)
+        except (EmbedwiseError, ImportError, OSError, ValueError) as exc:
+            self.query_one("#progress-note", Static).update(f"[b red]✗ {escape(str(exc))}[/]")
+            self.query_one("#v-run", Button).disabled = False
+            return
+        finally:
+            self.query_one("#v-run", Button).disabled = False
+        self.show_results(view)
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        holder = self.query_one("#progress-bars", VerticalScroll)
+        if bar is None:
+            bar = ProgressBar(total=max(total, 1), show_eta=False, id=None)
+            self.bars[stage] = bar
+            row = Horizontal(Label(stage[:30], classes="progress-label"), bar, classes="progress-row")
+            holder.mount(row)
+        bar.update(total=max(total, 1), progress=done)
+
+    def show_results(self, view: ValidationView) -> None:
+        self.view = view
+        self.app.last_validation = view
+        table = self.query_one("#results-table", DataTable)
+        table.clear()
+        points = []
+        for run in view.runs:
+            main = run.main_metric
+            p95 = run.latency_p95_ms
+            table.add_row(run.model, run.status, main[0] if main else "", _num(main[1]) if main else "",
+                          _num(p95, 1), _num(run.throughput, 0))
+            if main and p95 is not None and run.status in ("ok", "done", "success", "passed"):
+                points.append((run.model, p95, main[1]))
+        failed = [r for r in view.runs if r.error]
+        lines = []
+        if view.synthetic:
+            lines.append("[yellow]synthetic retrieval set (built from your unlabeled corpus)[/]")
+        for r in failed:
+            lines.append(f"[red]✗ {escape(r.model)}: {escape(r.error)}[/]")
+        lines.append(f"Report saved: [b]{escape(view.report_path)}[/b]" if view.report_path else
+                     "[dim]The report was not saved.[/]")
+        self.query_one("#report-path", Static).update("\n".join(lines))
+        metric = next((r.main_metric[0] for r in view.runs if r.main_metric), "quality")
+        self.query_one("#quality-latency", ScatterChart).set_points(points, "latency p95 ms (lower is better)",
+                                                                   f"{metric} (higher is better)")
+        note = self.query_one("#progress-note", Static)
+        note.update(f"[green]✓ Done:[/] {len(view.runs)} run{'s' if len(view.runs) != 1 else ''}. "
+                    "Results and Chart tabs.")
+        self.query_one(TabbedContent).active = "results"
+        table.focus()
