@@ -29,6 +29,7 @@ class FieldRow(Widget):
         super().__init__(id=f.widget_id, classes="field-row")
         self.field = f
         self.value = value
+        self.initial = value  # what an invalid edit falls back to: the answer before this step was edited
         self.error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -82,6 +83,9 @@ class FieldRow(Widget):
             value = state.parse(self.field, text)
         except ValueError as exc:
             self.set_error(str(exc))
+            if self.value != self.initial:  # an invalid answer is not stored: keep the one from before
+                self.value = self.initial
+                self.post_message(self.Answered(self, self.field.path, self.initial))
             return False
         self.set_error(None)
         self.value = value
