@@ -1,0 +1,175 @@
+"""The public API: requirements in, a ranked and explained shortlist out.
+
+    from embedwise.engine.recommend import recommend, why
+    shortlist = recommend(requirements)            # the knowledge base at embedwise.paths.kb_path()
+    print(why(shortlist, "BAAI/bge-m3"))
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from embedwise.engine.estimates import assumptions, estimates_for, model_view, req_view
+from embedwise.engine.requirements import Requirements
+from embedwise.engine.rules import RuleSet, load_rules, render_text
+from embedwise.engine.shortlist import (Advice, Candidate, Evaluation, Exclusion, Reason, RelaxOption, Relaxation,
+                                        Shortlist, Term)
+
+Engine = Literal["durable", "oracle", "per_model"]
+
+
+def load_rows(db: Any = None) -> list[dict]:
+    """Every model row of the knowledge base (a sqlite_utils Database, a path, or None for the default)."""
+    import sqlite_utils
+
+    if db is None or isinstance(db, (str, Path)):
+        from embedwise.kb.store import open_db
+
+        db = open_db(Path(db) if db is not None else None)
+    assert isinstance(db, sqlite_utils.Database)
+    return list(db.query("SELECT * FROM models ORDER BY id"))
+
+
+def recommend(req: Requirements, db: Any = None, top: int | None = None, *, rules: RuleSet | str | Path | None = None,
+              engine: Engine = "durable", rows: list[dict] | None = None) -> Shortlist:
+    """Evaluate the rules for these requirements against the knowledge base.
+
+    `top` limits the ranked candidates (all survivors when None); the excluded list is always complete.
+    `engine` is "durable" (durable-rules; the default), "oracle" (the plain-Python evaluator) or "per_model"
+    (durable-rules with one fact per model; for the benchmark).
+    """
+    t0 = time.perf_counter()
+    ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
+    if rows is None:
+        rows = load_rows(db)
+    t1 = time.perf_counter()
+    rv = req_view(req)
+    views = [model_view(r, req, rv) for r in rows]
+    t2 = time.perf_counter()
+    ev = evaluate(ruleset, rv, views, engine)
+    t3 = time.perf_counter()
+    shortlist = build_shortlist(ruleset, req, rv, views, ev, top)
+    t4 = time.perf_counter()
+    shortlist.engine = {
+        "engine": engine, "rules": len(ruleset.rules), "rules_fired": len(ev.active),
+        "derived": sorted(ev.derived), "rules_fingerprint": ruleset.fingerprint,
+        "ms": {"load": round((t1 - t0) * 1000, 2), "views": round((t2 - t1) * 1000, 2),
+               "rules": round((t3 - t2) * 1000, 2), "shortlist": round((t4 - t3) * 1000, 2),
+               "total": round((t4 - t0) * 1000, 2)},
+    }
+    return shortlist
+
+
+def evaluate(ruleset: RuleSet, rv: dict, views: list[dict], engine: Engine = "durable") -> Evaluation:
+    if engine == "oracle":
+        from embedwise.engine import oracle
+
+        return oracle.evaluate(ruleset, rv, views)
+    from embedwise.engine import compile as comp
+
+    if engine == "per_model":
+        return comp.evaluate_per_model(ruleset, rv, views)
+    return comp.evaluate(ruleset, rv, views)
+
+
+def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[dict], ev: Evaluation,
+                    top: int | None = None) -> Shortlist:
+    rules = ruleset.by_id()
+    by_id = {v["id"]: v for v in views}
+    excluded: list[Exclusion] = []
+    ranked: list[Candidate] = []
+    for v in views:
+        mid = v["id"]
+        rule_ids = ev.excludes.get(mid)
+        if rule_ids:
+            excluded.append(Exclusion(id=mid, name=v.get("name"), status=v.get("status") or "curated",
+                                      reasons=[Reason(rule=r, text=render_text(rules[r].text, v, rv))
+                                               for r in rule_ids]))
+            continue
+        terms = []
+        for rid, value in ev.terms.get(mid, []):
+            spec = rules[rid].score
+            shown = v.get(spec.value) if spec.value else None
+            terms.append(Term(term=spec.term, value=value, rule=rid,
+                              reason=render_text(spec.reason, v, rv, value=shown)))
+        score = round(sum(t.value for t in terms), 3)
+        reasons = [t.reason for t in sorted(terms, key=lambda t: -abs(t.value)) if t.value != 0]
+        if v.get("status") == "discovered":
+            reasons.append("discovered on the hub: facts not curated, check them before you rely on them")
+        ranked.append(Candidate(id=mid, name=v.get("name") or mid, rank=0, score=score, breakdown=terms,
+                                reasons=reasons, estimates=estimates_for(v), status=v.get("status") or "curated",
+                                provider=v.get("provider"), hosting=v.get("hosting")))
+    ranked.sort(key=lambda c: (-c.score, c.id))
+    for i, c in enumerate(ranked, 1):
+        c.rank = i
+    rank_of = {c.id: c.rank for c in ranked}
+    advice = []
+    for rule in ruleset.rules:
+        if rule.outcome != "advise" or rule.id not in ev.active:
+            continue
+        if rule.match is None:
+            if rule.id in ev.advice:
+                advice.append(Advice(rule=rule.id, step=rule.step, text=render_text(rule.text, None, rv)))
+            continue
+        hits = sorted((m for m in ev.advice_matches.get(rule.id, ()) if m in rank_of), key=rank_of.get)
+        if hits:
+            advice.append(Advice(rule=rule.id, step=rule.step, text=render_text(rule.text, None, rv, models=hits[:5])))
+    relaxation = _relaxation(ruleset, ev, views, by_id) if not ranked else None
+    return Shortlist(
+        shortlist=ranked[:top] if top else ranked, excluded=excluded, advice=advice, relaxation=relaxation,
+        estimates={"assumptions": assumptions(req)}, requirements=req.model_dump(mode="json"),
+        total_models=len(views), survivors=len(ranked),
+    )
+
+
+def _relaxation(ruleset: RuleSet, ev: Evaluation, views: list[dict], by_id: dict) -> Relaxation:
+    """Which constraints excluded what, and which single relaxation brings back the most models."""
+    rules = ruleset.by_id()
+    counts: dict[str, int] = {}
+    for rule_ids in ev.excludes.values():
+        for r in set(rule_ids):
+            counts[r] = counts.get(r, 0) + 1
+    groups: dict[str, set[str]] = {}
+    for r in counts:
+        groups.setdefault(rules[r].relax or f"drop rule {r}", set()).add(r)
+    options = []
+    for relax, members in groups.items():
+        back = [mid for mid, rule_ids in ev.excludes.items() if rule_ids and set(rule_ids) <= members]
+        back.sort(key=lambda m: -sum(x for _, x in ev.terms.get(m, [])))
+        options.append(RelaxOption(relax=relax, rules=sorted(members), brings_back=len(back), models=back[:5]))
+    options.sort(key=lambda o: (-o.brings_back, o.relax))
+    excluded_by = sorted(({"rule": r, "relax": rules[r].relax, "excludes": n} for r, n in counts.items()),
+                         key=lambda d: (-d["excludes"], d["rule"]))
+    best = options[0] if options and options[0].brings_back > 0 else None
+    return Relaxation(excluded_by=excluded_by, best=best, options=options)
+
+
+def why(shortlist: Shortlist, model_id: str) -> str:
+    """Why a model ranks where it does, or why it was excluded."""
+    from embedwise.engine.estimates import fmt
+
+    c = shortlist.candidate(model_id)
+    if c is not None:
+        lines = [f"{c.id} ranks #{c.rank} of {shortlist.survivors} with score {c.score:g}"
+                 + (" (discovered: facts not curated)" if c.status == "discovered" else "") + "."]
+        if c.breakdown:
+            lines.append("Score breakdown:")
+            for t in sorted(c.breakdown, key=lambda t: -abs(t.value)):
+                lines.append(f"  {t.value:+8.3f}  {t.term:<12} {t.reason}  [{t.rule}]")
+        else:
+            lines.append("No rule added to its score.")
+        if c.estimates:
+            lines.append("Estimates: " + ", ".join(f"{k}={fmt(v)}" for k, v in c.estimates.items()))
+        return "\n".join(lines)
+    e = shortlist.exclusion(model_id)
+    if e is not None:
+        lines = [f"{e.id} is excluded:"]
+        lines += [f"  - {r.text}  [{r.rule}]" for r in e.reasons]
+        return "\n".join(lines)
+    if shortlist.survivors > len(shortlist.shortlist):
+        return (f"{model_id} is not in the top {len(shortlist.shortlist)} and not excluded; "
+                "ask again without --top to see its rank")
+    from embedwise.errors import NotFound
+
+    raise NotFound(f"no model {model_id!r} in the knowledge base; try `embedwise kb query {model_id.split('/')[-1]}`")
