@@ -125,6 +125,27 @@ def requirements_check(path: Path, json_out: bool = typer.Option(False, "--json"
 
 # --- validate (validators) ------------------------------------------------------------------------------------------
 # --- sync (kb.sync) -------------------------------------------------------------------------------------------------
+
+@app.command("sync")
+def sync_command(
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", metavar="URL",
+                                           help="Hub URL (default: HF_ENDPOINT, else https://huggingface.co)."),
+    nightly: bool = typer.Option(False, "--nightly", help="Log to a file in the logs folder instead of the terminal "
+                                                          "(for systemd or cron)."),
+    discover: Optional[bool] = typer.Option(None, "--discover/--no-discover",
+                                            help="Add new hub models as 'discovered' (default: on, see sync.toml)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+) -> None:
+    """Refresh hub facts (downloads, licence, gating, ...) and discover new models; curated facts are never changed.
+
+    Token from HF_TOKEN. Exits 1 when the run failed or skipped answers (see the summary and the log).
+    """
+    from embedwise.kb import sync
+
+    code = sync.command(endpoint=endpoint, nightly=nightly, discover=discover, json_out=json_out)
+    if code:
+        raise SystemExit(code)
+
 # --- tui ------------------------------------------------------------------------------------------------------------
 
 @app.command("tui")
