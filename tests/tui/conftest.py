@@ -82,3 +82,20 @@ async def _wait_for(pilot, condition, timeout: float = 30.0) -> None:
             raise AssertionError(f"timed out waiting for {condition}")
         await pilot.pause(0.05)
     await pilot.pause()
+
+
+def plain(widget) -> str:
+    """The text a Static shows, markup removed (works for markup strings and Rich renderables)."""
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    content = widget.content
+    if isinstance(content, str):
+        return Text.from_markup(content).plain
+    if hasattr(content, "plain"):
+        return content.plain
+    console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    console.print(content)
+    return console.export_text()

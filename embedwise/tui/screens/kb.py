@@ -14,8 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedCont
 if TYPE_CHECKING:
     from embedwise.tui.app import EmbedwiseApp
 
-QUERY_HELP = ("filters and free text: [b]modality=text lang=zho params<1B dims<=768 license=MIT "
-              "commercial_use !trust_remote_code sort=-mteb.retrieval[/b]  or words: [b]multilingual e5[/b]")
+QUERY_HELP = "e.g. [b]modality=text lang=zho params<1B commercial_use sort=-mteb.retrieval[/b] or words"
 
 
 def _size(n) -> str:
@@ -51,7 +50,7 @@ class KnowledgeBaseScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "knowledge base"
         table = self.query_one("#kb-table", DataTable)
-        for label, key, width in (("model", "id", 38), ("kind", "kind", 6), ("host", "hosting", 9),
+        for label, key, width in (("model", "id", 34), ("kind", "kind", 6), ("host", "hosting", 9),
                                   ("params", "params", 6), ("dims", "dims", 5), ("MTEB", "mteb", 5)):
             table.add_column(label, key=key, width=width)
         self.query_one("#kb-query", Input).focus()
@@ -99,7 +98,7 @@ class KnowledgeBaseScreen(Screen):
                           str(dims[0]) if dims else "", f"{mteb:.1f}" if isinstance(mteb, (int, float)) else "",
                           key=r["id"])
         shown = f"[b]{len(rows)}[/b] model{'s' if len(rows) != 1 else ''}"
-        status.update(f"{shown} · Enter opens every fact with its source · " + QUERY_HELP.split("  or")[0])
+        status.update(f"{shown} · Enter: every fact with its source · {QUERY_HELP}")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key is not None and event.row_key.value:
@@ -126,6 +125,7 @@ class ModelDetailScreen(Screen):
         with TabbedContent(initial="facts"):
             with TabPane("Facts and sources", id="facts"):
                 yield DataTable(id="facts-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="fact-source")
             with TabPane("Published scores", id="scores"):
                 yield DataTable(id="scores-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Your runs", id="runs"):
@@ -153,10 +153,11 @@ class ModelDetailScreen(Screen):
             title += f"\n{escape(data['description'])}"
         self.query_one("#detail-title", Static).update(title)
         facts = self.query_one("#facts-table", DataTable)
-        facts.add_column("fact", width=18)
-        facts.add_column("value", width=24)
-        facts.add_column("source")
-        for f in data["facts"]:
+        facts.add_column("fact", width=16)
+        facts.add_column("value", width=20)
+        facts.add_column("source", width=34)
+        self.facts = [f for f in data["facts"] if f["field"] not in ("name", "description", "status")]
+        for f in self.facts:
             facts.add_row(f["field"], f["value"], f["source"] or "—")
         scores = self.query_one("#scores-table", DataTable)
         for col, width in (("benchmark", 16), ("type", 14), ("task", 16), ("metric", 11), ("value", 6)):
@@ -173,3 +174,9 @@ class ModelDetailScreen(Screen):
             runs.add_row(str(run.get("created_at", "")), str(run.get("dataset", "")), str(run.get("task", "")),
                          str(run.get("status", "")), main)
         facts.focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "facts-table" and 0 <= event.cursor_row < len(getattr(self, "facts", [])):
+            f = self.facts[event.cursor_row]
+            self.query_one("#fact-source", Static).update(
+                f"[b]{escape(f['field'])}[/b] = {escape(f['value'])}\n[dim]source:[/] {escape(f['source'] or '—')}")

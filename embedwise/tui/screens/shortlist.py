@@ -78,7 +78,8 @@ class ShortlistScreen(Screen):
                 with VerticalScroll(id="excluded-detail", classes="detail"):
                     yield Static("", id="excluded-why")
             with TabPane(f"Advice ({len(view.advice)})", id="advice"):
-                yield Markdown(self._advice_markdown(), id="advice-md")
+                with VerticalScroll(id="advice-scroll"):
+                    yield Markdown(self._advice_markdown(), id="advice-md")
         yield Footer()
 
     def _advice_markdown(self) -> str:
@@ -177,7 +178,7 @@ class ShortlistScreen(Screen):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        target = {"ranked": "#ranked-table", "excluded": "#why-not", "advice": "#advice-md"}[tab]
+        target = {"ranked": "#ranked-table", "excluded": "#why-not", "advice": "#advice-scroll"}[tab]
         self.query_one(target).focus()
 
     def action_why_not(self) -> None:
