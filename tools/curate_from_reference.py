@@ -147,8 +147,11 @@ def mteb_facts(m: dict) -> tuple[dict, dict]:
         facts["languages"] = langs
         facts["multilingual"] = len(langs) >= 10
         n = []
-        if len(langs) != len([c for c in langs_raw if iso639_3(c)]):
-            n.append("mteb's list has duplicates, removed")
+        valid = [c for c in langs_raw if iso639_3(c)]
+        if len(set(valid)) != len(valid):
+            n.append("mteb's list repeats entries: duplicates removed")
+        if len(langs) != len(set(valid)):
+            n.append("script variants of one language (e.g. hin-Deva, hin-Latn) merged")
         n.append("script suffixes stripped to ISO 639-3")
         if dropped:
             n.append("non-ISO entries (programming languages) dropped: " + ", ".join(sorted(set(dropped))))
@@ -200,6 +203,14 @@ def mteb_facts(m: dict) -> tuple[dict, dict]:
     if m.get("release_date"):
         facts["release_date"] = dt.date.fromisoformat(m["release_date"])
     return facts, notes
+
+
+def _show(value) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return repr(value)
 
 
 def default_dim(value) -> int | None:
@@ -263,6 +274,14 @@ def build_record(entry: dict, ctx: dict) -> tuple[dict, dict | None]:
         value = entry[field]
         if value is None:
             continue
+        if value == "" and field in mfacts:
+            # an explicit "no value": a correction that removes mteb's fact, keeping the reason as a source note
+            if field not in fixes:
+                raise CurationError(f"{rid}: overlay removes mteb's {field}; add fix.{field}")
+            rec.pop(field, None)
+            srcs[field] = source(src_over.get(field) or hand_ref_default,
+                                 date, f"corrects mteb ModelMeta ({field} {_show(mfacts[field])}): {fixes[field]}")
+            continue
         if field == "release_date" and isinstance(value, str):
             value = dt.date.fromisoformat(value)
         if field in FACT_FIELDS:
@@ -273,11 +292,11 @@ def build_record(entry: dict, ctx: dict) -> tuple[dict, dict | None]:
             if field in mfacts and not same(field, mfacts[field], value):
                 if field not in fixes:
                     raise CurationError(
-                        f"{rid}: overlay {field}={value!r} disagrees with mteb {mfacts[field]!r}; add fix.{field}")
-                note = f"corrects mteb ModelMeta ({field} {mfacts[field]!r}): {fixes[field]}"
+                        f"{rid}: overlay {field}={value!r} disagrees with mteb {_show(mfacts[field])}; add fix.{field}")
+                note = f"corrects mteb ModelMeta ({field} {_show(mfacts[field])}): {fixes[field]}"
             elif field in mfacts and field == "dimensions" and value != mfacts[field]:
                 note = note or (f"default {value[0]} as in mteb ModelMeta {mteb_name!r}; "
-                                f"the other (truncation) sizes from the model card")
+                                f"the other (truncation) sizes from the source cited here")
             elif field in fixes:
                 note = fixes[field]
             elif field in mfacts:
@@ -285,6 +304,11 @@ def build_record(entry: dict, ctx: dict) -> tuple[dict, dict | None]:
                 continue
             srcs[field] = source(ref, date, note)
         rec[field] = value
+
+    for field, note in extra_notes.items():
+        if field in mfacts and field not in entry and field in srcs:
+            prior = srcs[field].get("note")
+            srcs[field] = source(srcs[field]["ref"], date, f"{prior}; {note}" if prior else note)
 
     # Derived facts
     rec.setdefault("name", rid.split("/", 1)[1])
@@ -318,7 +342,7 @@ def build_record(entry: dict, ctx: dict) -> tuple[dict, dict | None]:
         srcs["commercial_use"] = source(lsrc["ref"], date, "derived from the licence: " + why)
     if "domains" not in rec:
         rec["domains"] = ["general"]
-        srcs["domains"] = source(card or mref, date, "general-purpose model (curator's reading of the model card)")
+        srcs["domains"] = source(card or mref, date, "general-purpose model (curator's reading of the source)")
     if "modality" not in rec or "input_modalities" not in rec:
         raise CurationError(f"{rid}: modality unknown")
     if rec.get("hosting") == "self_host" and not rec.get("open_weights"):
@@ -371,7 +395,7 @@ def build_record(entry: dict, ctx: dict) -> tuple[dict, dict | None]:
     # Sources: group identical ones under comma-joined keys
     grouped: OrderedDict = OrderedDict()
     for field in FIELD_ORDER:
-        if field in srcs and field in rec or (field in srcs and field == "price_per_million_tokens"):
+        if field in srcs:
             key = json.dumps(srcs[field], default=str, sort_keys=True)
             grouped.setdefault(key, []).append(field)
     rec["sources"] = {", ".join(fields): srcs[fields[0]] for fields in grouped.values()}
