@@ -147,48 +147,58 @@ def to_durable(cond: Any, resolve: Callable[[Ref], Any] | None = None) -> dict:
 # --- model-side predicates: compiled once per evaluation, applied to every model -------------------------------------
 
 def compile_predicate(cond: Any, req: dict) -> Callable[[dict], bool]:
-    """A condition as a Python function of a model view, requirement references replaced by their values."""
+    """A condition as one generated Python function of a model view, requirement references as constants."""
+    consts: dict[str, Any] = {}
+    source = f"lambda v: {_py(cond, req, consts)}"
+    namespace = {"__builtins__": {"bool": bool}, **consts}
+    return eval(compile(source, "<rule predicate>", "eval"), namespace)  # noqa: S307 - our own generated source
+
+
+def _py(cond: Any, req: dict, consts: dict) -> str:
+    """Python source for a condition; operands are bound as named constants, never spliced into the text."""
     if isinstance(cond, Group):
-        preds = [compile_predicate(c, req) for c in cond.items]
-        if cond.kind == "all":
-            return lambda v: all(p(v) for p in preds)
-        return lambda v: any(p(v) for p in preds)
+        joiner = " and " if cond.kind == "all" else " or "
+        return "(" + joiner.join(_py(c, req, consts) for c in cond.items) + ")"
     f, op, o = cond.field, cond.op, cond.operand
     if isinstance(o, Ref):
         o = req.get(o.path)
         if o is None or (isinstance(o, list) and not o):
-            return lambda v: False
+            return "False"
+    name = f"c{len(consts)}"
+    if op in SET_LIKE:
+        consts[name] = frozenset(o)
+    else:
+        consts[name] = o
+    x = f"v[{f!r}]"
     if op == "missing":
-        want = bool(o)
-        return lambda v: (v.get(f) is None or v.get(f) == []) is want
+        return f"({x} is None or {x} == [])" if o else f"({x} is not None and {x} != [])"
     if op == "eq":
-        return lambda v: v.get(f) is not None and v.get(f) == o
+        return f"({x} is not None and {x} == {name})"
     if op == "ne":
-        return lambda v: v.get(f) is None or v.get(f) != o
-    if op in ("in", "not_in"):
-        allowed = frozenset(o)
-        if op == "in":
-            return lambda v: v.get(f) is not None and v.get(f) in allowed
-        return lambda v: v.get(f) is None or v.get(f) not in allowed
+        return f"({x} is None or {x} != {name})"
+    if op == "in":
+        return f"({x} is not None and {x} in {name})"
+    if op == "not_in":
+        return f"({x} is None or {x} not in {name})"
     if op in ("gt", "ge", "lt", "le"):
-        import operator
-
-        cmp = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}[op]
-        return lambda v: v.get(f) is not None and cmp(v.get(f), o)
+        sym = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
+        return f"({x} is not None and {x} {sym} {name})"
     if op == "contains":
-        return lambda v: o in (v.get(f) or ())
+        return f"({name} in ({x} or ()))"
     if op == "not_contains":
-        return lambda v: o not in (v.get(f) or ())
-    wanted = frozenset(o)
+        return f"({name} not in ({x} or ()))"
     if op == "contains_all":
-        return lambda v: bool(v.get(f)) and wanted.issubset(v.get(f))
+        return f"(bool({x}) and {name}.issubset({x}))"
     if op == "not_contains_all":
-        return lambda v: not (bool(v.get(f)) and wanted.issubset(v.get(f)))
+        return f"(not ({x} and {name}.issubset({x})))"
     if op == "contains_any":
-        return lambda v: not wanted.isdisjoint(v.get(f) or ())
+        return f"(not {name}.isdisjoint({x} or ()))"
     if op == "not_contains_any":
-        return lambda v: wanted.isdisjoint(v.get(f) or ())
+        return f"{name}.isdisjoint({x} or ())"
     raise ValueError(f"unknown operator {op}")
+
+
+SET_LIKE = {"in", "not_in", "contains_all", "not_contains_all", "contains_any", "not_contains_any"}
 
 
 def term_values(rule: Rule, models: list[dict], req: dict) -> list[tuple[str, float]]:
@@ -293,31 +303,49 @@ def compiled(ruleset: RuleSet) -> CompiledRules:
 
 
 def evaluate(ruleset: RuleSet, req: dict, views: list[dict]) -> Evaluation:
-    """The engine: durable-rules over the requirements, then each active rule's predicate over all models."""
+    """The engine: durable-rules over the requirements, then each active rule's predicate over all models.
+
+    Exclusions are applied to every model; score terms and advice matches only to the models that survive.
+    """
     active, derived = compiled(ruleset).session(req)
     ev = Evaluation(active=active, derived=derived)
-    for rule in ruleset.rules:
-        if rule.id not in active or rule.outcome == "derive":
-            continue
+    live = [r for r in ruleset.rules if r.id in active and r.outcome != "derive"]
+    for rule in live:
+        if rule.outcome == "exclude":
+            _apply(ev, rule, _matching(rule, views, req), req)
+    survivors = [v for v in views if v["id"] not in ev.excludes]
+    for rule in live:
         if rule.outcome == "advise" and rule.match is None:
             ev.advice.append(rule.id)
-            continue
-        if rule.match is None:
-            matched = views
-        else:
-            pred = compile_predicate(rule.match, req)
-            matched = [v for v in views if pred(v)]
-        _apply(ev, rule, matched, req)
+        elif rule.outcome != "exclude":
+            _apply(ev, rule, _matching(rule, survivors, req), req)
     return ev
+
+
+def _matching(rule: Rule, views: list[dict], req: dict) -> list[dict]:
+    if rule.match is None:
+        return views
+    pred = compile_predicate(rule.match, req)
+    return [v for v in views if pred(v)]
 
 
 def _apply(ev: Evaluation, rule: Rule, matched: list[dict], req: dict) -> None:
     if rule.outcome == "exclude":
+        excludes = ev.excludes
+        rid = rule.id
         for v in matched:
-            ev.excludes.setdefault(v["id"], []).append(rule.id)
+            mid = v["id"]
+            if mid in excludes:
+                excludes[mid].append(rid)
+            else:
+                excludes[mid] = [rid]
     elif rule.outcome == "score":
+        terms = ev.terms
         for mid, value in term_values(rule, matched, req):
-            ev.terms.setdefault(mid, []).append((rule.id, value))
+            if mid in terms:
+                terms[mid].append((rule.id, value))
+            else:
+                terms[mid] = [(rule.id, value)]
     elif rule.outcome == "advise":
         ev.advice_matches[rule.id] = {v["id"] for v in matched}
 
@@ -334,7 +362,6 @@ def evaluate_per_model(ruleset: RuleSet, req: dict, views: list[dict]) -> Evalua
     ev = Evaluation(active=active, derived=derived)
     hits: dict[str, list[str]] = {}
     definition: dict[str, dict] = {}
-    by_id = ruleset.by_id()
 
     def make(rid: str) -> Callable:
         def action(c):
@@ -369,9 +396,14 @@ def evaluate_per_model(ruleset: RuleSet, req: dict, views: list[dict]) -> Evalua
         finally:
             h.delete_state(name, sid)
     by_model = {v["id"]: v for v in views}
-    for rule in ruleset.rules:  # file order, as the other shape
-        if rule.id in hits:
-            _apply(ev, by_id[rule.id], [by_model[m] for m in hits[rule.id]], req)
+    for rule in ruleset.rules:  # file order, as the other shape: exclusions first, then survivors only
+        if rule.id in hits and rule.outcome == "exclude":
+            _apply(ev, rule, [by_model[m] for m in hits[rule.id]], req)
+    for rule in ruleset.rules:
+        if rule.outcome in ("score", "advise") and rule.id in active and (rule.match is not None
+                                                                          or rule.outcome == "score"):
+            matched = [by_model[m] for m in hits.get(rule.id, []) if m not in ev.excludes]
+            _apply(ev, rule, matched, req)
     return ev
 
 

@@ -156,60 +156,82 @@ def storage_gb(documents: int, dimension: int | None, output: str, avg_doc_token
     return round(documents * per_doc / 1e9, 3)
 
 
-def model_view(row: dict, req: Requirements, rv: dict | None = None) -> dict[str, Any]:
-    """One model's facts (a `models` table row, list columns as JSON text or lists) under these requirements."""
-    rv = rv or req_view(req)
-    hardware = req.deployment.hardware
-    languages = _loads(row.get("languages"))
-    domains = _loads(row.get("domains"))
+STATIC_PREPARED = "_prepared"
+
+
+def base_view(row: dict) -> dict[str, Any]:
+    """The facts of one `models` row that do not depend on the requirements (list columns parsed)."""
+    if row.get(STATIC_PREPARED):
+        return row
     dims = _loads(row.get("dimensions"))
-    params = row.get("parameters")
     lic = row.get("license")
     lclass = license_class(lic)
-    commercial = None if lclass == "unknown" else (False if lclass == "non_commercial" else _bool(row.get("commercial_use")))
-    how = deploy_as(row.get("hosting"), req)
-    price = row.get("price_per_million_tokens")
-    query_cost = indexing = monthly = None
+    release = row.get("release_date")
+    g = row.get
+    return {
+        STATIC_PREPARED: True,
+        "id": row["id"], "name": g("name"), "provider": g("provider"), "status": g("status"),
+        "modality": g("modality"), "input_modalities": _loads(g("input_modalities")), "output": g("output") or "dense",
+        "domains": _loads(g("domains")), "languages": _loads(g("languages")), "multilingual": _bool(g("multilingual")),
+        "license": lic, "license_class": lclass,
+        "commercial_use": None if lclass == "unknown" else (False if lclass == "non_commercial"
+                                                            else _bool(g("commercial_use"))),
+        "open_weights": _bool(g("open_weights")), "hosting": g("hosting"),
+        "parameters": g("parameters"), "memory_mb": g("memory_mb"), "dimensions": dims,
+        "default_dimension": dims[0] if dims else g("default_dimension"),
+        "min_dimension": min(dims) if dims else g("min_dimension"), "matryoshka": len(dims) > 1,
+        "max_tokens": g("max_tokens"), "similarity": g("similarity"),
+        "trust_remote_code": _bool(g("trust_remote_code")), "safetensors": _bool(g("safetensors")),
+        "release_year": int(str(release)[:4]) if release else None,
+        "price_per_million_tokens": g("price_per_million_tokens"), "downloads": g("downloads"), "likes": g("likes"),
+        "mteb_mean": g("mteb_mean"), "mteb_retrieval": g("mteb_retrieval"),
+        "mteb_classification": g("mteb_classification"), "mteb_clustering": g("mteb_clustering"),
+        "mteb_sts": g("mteb_sts"), "mteb_reranking": g("mteb_reranking"),
+        "mteb_pair_classification": g("mteb_pair_classification"),
+        "mteb_summarization": g("mteb_summarization"), "mteb_multilingual_mean": g("mteb_multilingual_mean"),
+    }
+
+
+def prepare_rows(rows: list[dict]) -> list[dict]:
+    """Parse rows once; the result can be evaluated against many requirements."""
+    return [base_view(r) for r in rows]
+
+
+def model_view(row: dict, req: Requirements, rv: dict | None = None) -> dict[str, Any]:
+    """One model's facts (a `models` row or a prepared base view) under these requirements."""
+    view = dict(base_view(row))
+    hardware = req.deployment.hardware
+    d = req.data
+    hosting = view["hosting"]
+    how = "api" if hosting == "api" else "self_host" if hosting == "self_host" else (
+        "api" if req.deployment.hosting == "api" else "self_host")
+    params = view["parameters"]
+    price = view["price_per_million_tokens"]
     if how == "api":
         if price is not None:
             query_cost = round(req.deployment.queries_per_day * 30 * QUERY_TOKENS / 1e6 * price, 2)
-            indexing = round(req.data.documents * req.data.avg_doc_tokens / 1e6 * price, 2)
+            indexing = round(d.documents * d.avg_doc_tokens / 1e6 * price, 2)
             monthly = round(query_cost + indexing / AMORTISE_MONTHS, 2)
+        else:
+            query_cost = indexing = monthly = None
+        mem = None
     else:
         query_cost = indexing = monthly = 0.0
-    default_dim = dims[0] if dims else row.get("default_dimension")
-    min_dim = min(dims) if dims else row.get("min_dimension")
-    output = row.get("output") or "dense"
-    release = row.get("release_date")
-    max_tokens = row.get("max_tokens")
-    domain = req.data.domain
-    view = {
-        "id": row["id"], "name": row.get("name"), "provider": row.get("provider"), "status": row.get("status"),
-        "modality": row.get("modality"), "input_modalities": _loads(row.get("input_modalities")), "output": output,
-        "domains": domains, "languages": languages, "multilingual": _bool(row.get("multilingual")),
-        "license": lic, "license_class": lclass, "commercial_use": commercial,
-        "open_weights": _bool(row.get("open_weights")), "hosting": row.get("hosting"),
-        "parameters": params, "memory_mb": row.get("memory_mb"), "dimensions": dims,
-        "default_dimension": default_dim, "min_dimension": min_dim, "matryoshka": len(dims) > 1,
-        "max_tokens": max_tokens, "similarity": row.get("similarity"),
-        "trust_remote_code": _bool(row.get("trust_remote_code")), "safetensors": _bool(row.get("safetensors")),
-        "release_year": int(str(release)[:4]) if release else None,
-        "price_per_million_tokens": price, "downloads": row.get("downloads"), "likes": row.get("likes"),
-        "mteb_mean": row.get("mteb_mean"), "mteb_retrieval": row.get("mteb_retrieval"),
-        "mteb_classification": row.get("mteb_classification"), "mteb_clustering": row.get("mteb_clustering"),
-        "mteb_sts": row.get("mteb_sts"), "mteb_reranking": row.get("mteb_reranking"),
-        "mteb_pair_classification": row.get("mteb_pair_classification"),
-        "mteb_summarization": row.get("mteb_summarization"), "mteb_multilingual_mean": row.get("mteb_multilingual_mean"),
-        "deploy_as": how,
-        "memory_gb": memory_gb(params, row.get("memory_mb"), hardware) if how == "self_host" else None,
-        "latency_ms": latency_ms(params, how, hardware),
-        "query_cost_monthly_usd": query_cost, "indexing_cost_usd": indexing, "monthly_cost_usd": monthly,
-        "storage_gb": storage_gb(req.data.documents, default_dim, output, req.data.avg_doc_tokens),
-        "min_storage_gb": storage_gb(req.data.documents, min_dim, output, req.data.avg_doc_tokens),
-        "languages_missing": [lang for lang in req.data.languages if lang not in languages] if languages else [],
-        "domain_match": domain != "general" and domain in domains,
-        "docs_truncated": max_tokens is not None and req.data.avg_doc_tokens > max_tokens,
-    }
+        mem = memory_gb(params, view["memory_mb"], hardware)
+    languages = view["languages"]
+    max_tokens = view["max_tokens"]
+    output = view["output"]
+    view["deploy_as"] = how
+    view["memory_gb"] = mem
+    view["latency_ms"] = latency_ms(params, how, hardware)
+    view["query_cost_monthly_usd"] = query_cost
+    view["indexing_cost_usd"] = indexing
+    view["monthly_cost_usd"] = monthly
+    view["storage_gb"] = storage_gb(d.documents, view["default_dimension"], output, d.avg_doc_tokens)
+    view["min_storage_gb"] = storage_gb(d.documents, view["min_dimension"], output, d.avg_doc_tokens)
+    view["languages_missing"] = [lang for lang in d.languages if lang not in languages] if languages else []
+    view["domain_match"] = d.domain != "general" and d.domain in view["domains"]
+    view["docs_truncated"] = max_tokens is not None and d.avg_doc_tokens > max_tokens
     return view
 
 

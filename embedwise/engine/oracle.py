@@ -111,9 +111,16 @@ def evaluate(ruleset: RuleSet, req: dict, views: list[dict]) -> Evaluation:
         if rule.outcome == "advise" and rule.id in active and rule.match is None:
             ev.advice.append(rule.id)
     for model in views:
-        mid = model["id"]
+        excluded = False
+        for rule in ruleset.rules:  # exclusions first: a model that is out gets no score terms or advice
+            if rule.outcome == "exclude" and rule.id in active and (
+                    rule.match is None or holds(rule.match, model, req)):
+                _record(ev, rule, model, req)
+                excluded = True
+        if excluded:
+            continue
         for rule in ruleset.rules:
-            if rule.id not in active or rule.outcome == "derive":
+            if rule.id not in active or rule.outcome in ("derive", "exclude"):
                 continue
             if rule.outcome == "advise" and rule.match is None:
                 continue

@@ -6,11 +6,12 @@
 """
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Any, Literal
 
-from embedwise.engine.estimates import assumptions, estimates_for, model_view, req_view
+from embedwise.engine.estimates import assumptions, estimates_for, model_view, prepare_rows, req_view
 from embedwise.engine.requirements import Requirements
 from embedwise.engine.rules import RuleSet, load_rules, render_text
 from embedwise.engine.shortlist import (Advice, Candidate, Evaluation, Exclusion, Reason, RelaxOption, Relaxation,
@@ -39,10 +40,22 @@ def recommend(req: Requirements, db: Any = None, top: int | None = None, *, rule
     `engine` is "durable" (durable-rules; the default), "oracle" (the plain-Python evaluator) or "per_model"
     (durable-rules with one fact per model; for the benchmark).
     """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the evaluation allocates many small objects and frees none: collections only cost time
+    try:
+        return _recommend(req, db, top, rules, engine, rows)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _recommend(req: Requirements, db: Any, top: int | None, rules: RuleSet | str | Path | None, engine: Engine,
+               rows: list[dict] | None) -> Shortlist:
     t0 = time.perf_counter()
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
     if rows is None:
         rows = load_rows(db)
+    rows = prepare_rows(rows)  # a no-op for rows that were prepared before
     t1 = time.perf_counter()
     rv = req_view(req)
     views = [model_view(r, req, rv) for r in rows]
@@ -82,22 +95,22 @@ def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[d
     for v in views:
         mid = v["id"]
         rule_ids = ev.excludes.get(mid)
-        if rule_ids:
-            excluded.append(Exclusion(id=mid, name=v.get("name"), status=v.get("status") or "curated",
-                                      reasons=[Reason(rule=r, text=render_text(rules[r].text, v, rv))
-                                               for r in rule_ids]))
+        if rule_ids:  # model_construct: these are built from validated parts, and there may be 10,000 of them
+            excluded.append(Exclusion.model_construct(
+                id=mid, name=v.get("name"), status=v.get("status") or "curated",
+                reasons=[Reason.model_construct(rule=r, text=render_text(rules[r].text, v, rv)) for r in rule_ids]))
             continue
         terms = []
         for rid, value in ev.terms.get(mid, []):
             spec = rules[rid].score
             shown = v.get(spec.value) if spec.value else None
-            terms.append(Term(term=spec.term, value=value, rule=rid,
-                              reason=render_text(spec.reason, v, rv, value=shown)))
+            terms.append(Term.model_construct(term=spec.term, value=value, rule=rid,
+                                              reason=render_text(spec.reason, v, rv, value=shown)))
         score = round(sum(t.value for t in terms), 3)
         reasons = [t.reason for t in sorted(terms, key=lambda t: -abs(t.value)) if t.value != 0]
         if v.get("status") == "discovered":
             reasons.append("discovered on the hub: facts not curated, check them before you rely on them")
-        ranked.append(Candidate(id=mid, name=v.get("name") or mid, rank=0, score=score, breakdown=terms,
+        ranked.append(Candidate.model_construct(id=mid, name=v.get("name") or mid, rank=0, score=score, breakdown=terms,
                                 reasons=reasons, estimates=estimates_for(v), status=v.get("status") or "curated",
                                 provider=v.get("provider"), hosting=v.get("hosting")))
     ranked.sort(key=lambda c: (-c.score, c.id))
@@ -136,7 +149,7 @@ def _relaxation(ruleset: RuleSet, ev: Evaluation, views: list[dict], by_id: dict
     options = []
     for relax, members in groups.items():
         back = [mid for mid, rule_ids in ev.excludes.items() if rule_ids and set(rule_ids) <= members]
-        back.sort(key=lambda m: -sum(x for _, x in ev.terms.get(m, [])))
+        back.sort(key=lambda m: (-(by_id[m].get("mteb_mean") or 0), m))  # best benchmark first
         options.append(RelaxOption(relax=relax, rules=sorted(members), brings_back=len(back), models=back[:5]))
     options.sort(key=lambda o: (-o.brings_back, o.relax))
     excluded_by = sorted(({"rule": r, "relax": rules[r].relax, "excludes": n} for r, n in counts.items()),

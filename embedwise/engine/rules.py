@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from embedwise.engine.estimates import MODEL_FIELDS, REQ_FIELDS
+from embedwise.engine.estimates import MODEL_FIELDS, REQ_FIELDS, fmt
 from embedwise.errors import BadInput
 
 STEPS = ("task", "data", "research", "evaluate", "integrate", "test")
@@ -424,20 +424,42 @@ def _parse_score(raw: Any) -> ScoreSpec:
                      scale=scale)
 
 
+_TEMPLATES: dict[str, list] = {}
+
+
+def _template(text: str) -> list:
+    parts = _TEMPLATES.get(text)
+    if parts is None:
+        parts, pos = [], 0
+        for m in _PLACEHOLDER.finditer(text):
+            parts.append(text[pos:m.start()])
+            parts.append((m.group(1), m.group(2)))
+            pos = m.end()
+        parts.append(text[pos:])
+        _TEMPLATES[text] = parts
+    return parts
+
+
 def render_text(text: str, model: dict | None, req: dict, value: Any = None, models: list[str] | None = None) -> str:
     """Fill the placeholders of a reason or advice text."""
-    from embedwise.engine.estimates import fmt
-
-    def sub(m: re.Match) -> str:
-        ns, path = m.group(1), m.group(2)
+    parts = _template(text)
+    if len(parts) == 1:
+        return text
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        ns, path = part
         if ns == "model" and model is not None:
-            return fmt(model.get(path))
-        if ns == "req":
-            return fmt(req.get(path))
-        if ns == "value":
-            return fmt(value)
-        if ns == "models":
-            return ", ".join(models or []) or "none"
-        return m.group(0)
-
-    return _PLACEHOLDER.sub(sub, text)
+            v = model.get(path)
+            out.append(v if isinstance(v, str) else fmt(v))
+        elif ns == "req":
+            out.append(fmt(req.get(path)))
+        elif ns == "value":
+            out.append(fmt(value))
+        elif ns == "models":
+            out.append(", ".join(models or []) or "none")
+        else:
+            out.append("{" + ns + ("." + path if path else "") + "}")
+    return "".join(out)

@@ -88,9 +88,9 @@ class Evaluation:
     active: set[str] = field(default_factory=set)  # rules whose requirements condition held
     derived: set[str] = field(default_factory=set)
     excludes: dict[str, list[str]] = field(default_factory=dict)  # model id -> exclude rule ids (file order)
-    terms: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # model id -> [(score rule id, value)]
+    terms: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # surviving model -> [(rule, value)]
     advice: list[str] = field(default_factory=list)  # advise rules without a match that fired
-    advice_matches: dict[str, set[str]] = field(default_factory=dict)  # advise rule with a match -> model ids
+    advice_matches: dict[str, set[str]] = field(default_factory=dict)  # advise rule with a match -> survivors
 
     def canonical(self) -> dict:
         return {
@@ -98,5 +98,5 @@ class Evaluation:
             "excludes": {k: list(v) for k, v in sorted(self.excludes.items()) if v},
             "terms": {k: [(r, round(x, 6)) for r, x in v] for k, v in sorted(self.terms.items()) if v},
             "advice": list(self.advice),
-            "advice_matches": {k: sorted(v) for k, v in sorted(self.advice_matches.items())},
+            "advice_matches": {k: sorted(v) for k, v in sorted(self.advice_matches.items()) if v},
         }
