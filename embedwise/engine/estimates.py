@@ -277,7 +277,7 @@ def fmt(value: Any) -> str:
             return f"{value / 1e9:.3g}B"
         if value >= 10**6:
             return f"{value / 1e6:.3g}M"
-        return f"{value:,}"
+        return f"{value:,}" if value >= 10_000 else str(value)
     if isinstance(value, list):
         return ", ".join(fmt(v) for v in value) if value else "none"
     return str(value)
