@@ -501,7 +501,7 @@ class _Run:
                 continue  # an interrupted run just read it
             if row["status"] == "curated":
                 curated.append((synced, mid))
-            elif synced < stale_before:
+            elif synced <= stale_before:
                 stale.append((synced, mid))
         todo = [m for _, m in sorted(curated)] + [m for _, m in sorted(stale)[: self.config.refresh_stale_max]]
         if not todo:

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+import socket
 import re
 import threading
 import time
@@ -268,6 +269,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:  # quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()  # headers and body go in two writes: without NODELAY each answer waits for a delayed ACK
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:  # noqa: N802
         hub = self.fake
