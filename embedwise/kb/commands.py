@@ -14,7 +14,7 @@ from rich.table import Table
 from embedwise.errors import BadInput
 from embedwise.kb import store
 from embedwise.kb.query import search
-from embedwise.kb.schema import ModelRecord
+from embedwise.kb.schema import FACT_FIELDS, ModelRecord
 
 # Piped output has no terminal width; use a page wide enough for a table (scripts should use --json).
 console = Console() if sys.stdout.isatty() else Console(width=140)
@@ -106,7 +106,7 @@ def show(model_id: str, json_out: bool) -> dict:
         if value is None or value == []:
             continue
         src = sources.get(field)
-        where = "[dim]default (not curated)[/]" if field in ModelRecord.model_fields and field != "status" else ""
+        where = "[dim]default (not curated)[/]" if field in FACT_FIELDS else ""
         if src:
             where = src["ref"] + (f" ({src['date']})" if src.get("date") else "") + (f"\n[dim]{src['note']}[/]" if src.get("note") else "")
         facts.add_row(field, ", ".join(map(str, value)) if isinstance(value, list) else str(value), where)
