@@ -92,11 +92,12 @@ def recommend_cmd(
     top: Optional[int] = typer.Option(None, "--top", "-n", min=1, help="Show at most N models (default 10)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON: shortlist, excluded, advice."),
     why: Optional[str] = typer.Option(None, "--why", help="Explain one model: its score or why it was excluded."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Folder of rule files (default: the shipped ones)."),
 ) -> None:
     """Rank the knowledge base against your requirements, with every reason and advice."""
     from embedwise.engine import commands as engine_commands
 
-    engine_commands.recommend(requirements, top, json_out, why)
+    engine_commands.recommend(requirements, top, json_out, why, rules)
 
 
 # --- requirements (engine) ------------------------------------------------------------------------------------------
@@ -124,6 +125,33 @@ def requirements_check(path: Path, json_out: bool = typer.Option(False, "--json"
 
 
 # --- validate (validators) ------------------------------------------------------------------------------------------
+
+@app.command("validate")
+def validate_cmd(
+    data: Path = typer.Option(..., "--data", help="Folder or file: BEIR retrieval, text,label, sentence1,sentence2,score, or a bare corpus."),
+    task: Optional[str] = typer.Option(None, "--task", help="retrieval | classification | sts | clustering (default: detected)."),
+    requirements: Optional[Path] = typer.Option(None, "--requirements", help="Requirements file: its shortlist supplies the models."),
+    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated: knowledge-base ids, hub ids, model folders, bm25, api:NAME."),
+    top: Optional[int] = typer.Option(None, "--top", min=1, help="With --requirements: validate the top N of the shortlist (default 3)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for report.json, report.md, report.html (default: the reports dir)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the JSON report on standard output."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda | mps (default: the best available)."),
+    trust_remote_code: Optional[str] = typer.Option(None, "--trust-remote-code", help="Comma-separated model ids allowed to run their repository's code."),
+    no_speed: bool = typer.Option(False, "--no-speed", help="Skip the speed and memory load test."),
+    no_robustness: bool = typer.Option(False, "--no-robustness", help="Skip edge cases and perturbations."),
+    speed_sample: int = typer.Option(256, "--speed-sample", min=1, help="Texts sampled for the throughput test."),
+    queries_per_month: Optional[int] = typer.Option(None, "--queries-per-month", min=1, help="Query volume for cost figures."),
+    no_bm25: bool = typer.Option(False, "--no-bm25", help="Leave out the BM25 baseline."),
+) -> None:
+    """Benchmark models on your own data: quality (MTEB metrics), speed and memory, robustness, cost."""
+    from embedwise.validators.cli_support import run_validate
+
+    run_validate(data=data, task=task, requirements=requirements, models=models, top=top, out=out, json_out=json_out,
+                 no_cache=no_cache, device=device, trust_remote_code=trust_remote_code, no_speed=no_speed,
+                 no_robustness=no_robustness, speed_sample=speed_sample, queries_per_month=queries_per_month,
+                 no_bm25=no_bm25)
+
 # --- sync (kb.sync) -------------------------------------------------------------------------------------------------
 
 @app.command("sync")

@@ -37,15 +37,19 @@ def check(path: Path, json_out: bool) -> None:
         _out(dump_requirements(req))
 
 
-def recommend(path: Path, top: int | None, json_out: bool, why_id: str | None) -> None:
+def recommend(path: Path, top: int | None, json_out: bool, why_id: str | None, rules: Path | None = None) -> None:
     from embedwise.engine.recommend import recommend as run, why
     from embedwise.engine.requirements import load_requirements
+    from embedwise.engine.rules import load_rules
 
     req = load_requirements(path)
-    shortlist = run(req, top=top)
+    if rules is not None and not Path(rules).is_dir():
+        raise BadInput("not a folder of rule files", str(rules))
+    ruleset = load_rules(rules)  # validated before the knowledge base is opened
     if why_id:
-        _out(why(shortlist, why_id))
+        _out(why(run(req, rules=ruleset), why_id))
         return
+    shortlist = run(req, top=top if top is not None or json_out else 10, rules=ruleset)
     if json_out:
         from embedwise.cli import print_json
 
