@@ -1,0 +1,497 @@
+"""The report: a terminal summary, Markdown, a self-contained HTML file with inline SVG charts (quality vs latency,
+metric bars, latency percentiles), and JSON (`{"runs": [{"model", "status", "metrics", "speed", "robustness",
+"cost", ...}], ...}`)."""
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from embedwise.validators.run import Report
+
+PALETTE = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563"]
+RETRIEVAL_BARS = ("ndcg_at_10", "map_at_10", "recall_at_10", "mrr_at_10", "recall_at_100")
+TASK_BARS = {"classification": ("accuracy", "f1", "knn_accuracy"), "sts": ("cosine_spearman", "cosine_pearson"),
+             "clustering": ("v_measure",)}
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False, default=str)
+
+
+def write_reports(report: Report, out_dir: Path) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"json": out_dir / "report.json", "markdown": out_dir / "report.md", "html": out_dir / "report.html"}
+    report.files = {k: str(v) for k, v in files.items()}
+    files["json"].write_text(to_json(report) + "\n", encoding="utf-8")
+    files["markdown"].write_text(to_markdown(report), encoding="utf-8")
+    files["html"].write_text(to_html(report), encoding="utf-8")
+    return files
+
+
+# --- formatting helpers -------------------------------------------------------------------------------------------------
+
+def fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def fmt_num(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, (int, float)):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}"
+    return str(value)
+
+
+def fmt_usd(value: Any) -> str:
+    return "–" if value is None else f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def summary_rows(report: Report) -> list[dict[str, str]]:
+    """One row per model with the figures every view shows."""
+    rows = []
+    main = report.main_metric
+    for r in report.runs:
+        s, c = r.speed or {}, r.cost or {}
+        rows.append({
+            "model": r.model + (" (best)" if r.model == report.best else ""),
+            "status": r.status if r.status == "ok" else f"FAILED: {r.error}",
+            main: fmt(r.metrics.get(main)) if r.status == "ok" else "–",
+            "load s": fmt_num(s.get("load_seconds")),
+            "docs/s": fmt_num(s.get("best_docs_per_s")),
+            "p50 ms": fmt_num(s.get("latency_p50_ms")),
+            "p95 ms": fmt_num(s.get("latency_p95_ms")),
+            "p99 ms": fmt_num(s.get("latency_p99_ms")),
+            "peak RSS MB": fmt_num(s.get("peak_rss_mb")),
+            "cost": _cost_cell(c),
+        })
+    return rows
+
+
+def _cost_cell(c: dict) -> str:
+    if not c:
+        return "–"
+    if c.get("hosting") == "api":
+        if c.get("corpus_usd") is not None:
+            return f"corpus {fmt_usd(c['corpus_usd'])}, {fmt_usd(c.get('monthly_queries_usd'))}/month"
+        return f"{c.get('corpus_tokens', 0):,} tokens (no price)"
+    return c.get("hardware_class") or "–"
+
+
+def _secondary_metrics(report: Report) -> Sequence[str]:
+    return RETRIEVAL_BARS if report.task == "retrieval" else TASK_BARS.get(report.task, ())
+
+
+# --- terminal -----------------------------------------------------------------------------------------------------------
+
+def print_summary(report: Report, console: Any = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    ds = report.dataset
+    title = f"{report.task} on {ds.get('name')}" + ("  [bold red]SYNTHETIC[/]" if report.synthetic else "")
+    sizes = ", ".join(f"{k} {v:,}" for k, v in ds.items() if isinstance(v, int) and not isinstance(v, bool))
+    console.print(f"[bold]{title}[/]  ({sizes})")
+    table = Table(show_lines=False, header_style="bold")
+    main = report.main_metric
+    for col in ("model", "status", main, "load s", "docs/s", "p50/p95/p99 ms", "RSS MB", "cost / hardware"):
+        table.add_column(col, overflow="fold", justify="left" if col in ("model", "status", "cost / hardware") else "right")
+    for r in report.runs:
+        s, c = r.speed or {}, r.cost or {}
+        lat = "/".join(fmt_num(s.get(k)) for k in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")) if s.get("latency_p50_ms") is not None else "–"
+        table.add_row(r.model + (" ★" if r.model == report.best else ""), r.status,
+                      fmt(r.metrics.get(main)) if r.status == "ok" else "–", fmt_num(s.get("load_seconds")),
+                      fmt_num(s.get("best_docs_per_s")), lat, fmt_num(s.get("peak_rss_mb")), _cost_cell(c),
+                      style="red" if r.status != "ok" else None)
+    console.print(table)
+    for r in report.runs:
+        if r.status != "ok":
+            console.print(f"[red]failed[/] {r.model}: {r.error}")
+    extra = [m for m in _secondary_metrics(report) if m != report.main_metric]
+    if extra:
+        t2 = Table(header_style="bold", title="quality")
+        t2.add_column("model")
+        for m in extra:
+            t2.add_column(m, justify="right")
+        for r in report.runs:
+            if r.status == "ok":
+                t2.add_row(r.model, *[fmt(r.metrics.get(m)) for m in extra])
+        console.print(t2)
+    for c in report.comparisons:
+        verdict = "[green]significant[/]" if c.significant else "not significant"
+        console.print(f"  {c.a} vs {c.b}: {c.metric} {c.mean_a:.4f} vs {c.mean_b:.4f} "
+                      f"(diff {c.diff:+.4f}, p={c.p_value:.3g}, {c.test}) → {verdict}")
+    for r in report.runs:
+        rob = r.robustness or {}
+        if r.status == "ok" and rob.get("edge_cases_total"):
+            line = f"  {r.model}: edge cases {rob['edge_cases_ok']}/{rob['edge_cases_total']} ok"
+            pert = (rob.get("queries") or {}).get("perturbations") or {}
+            if pert:
+                line += "; ndcg@10 drop " + ", ".join(f"{k} {v['ndcg_drop']:+.3f}" for k, v in pert.items())
+            console.print(line)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if report.files:
+        console.print("report: " + "  ".join(f"{v}" for v in report.files.values()))
+
+
+# --- Markdown -----------------------------------------------------------------------------------------------------------
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def cell(v: str) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(report: Report) -> str:
+    ds = report.dataset
+    out = [f"# embedwise validation: {report.task} on {ds.get('name')}\n"]
+    if report.synthetic:
+        out.append("> **Synthetic evaluation set**: the queries were made from the corpus itself. The figures rank the "
+                   "models on this data; they are not comparable with MTEB's.\n")
+    out.append(f"Run `{report.run_id}`, {report.created_at}. Data: `{ds.get('path')}` "
+               f"({', '.join(f'{k} {v}' for k, v in ds.items() if isinstance(v, int) and not isinstance(v, bool))}). "
+               f"Main metric: `{report.main_metric}`. Best: **{report.best or '–'}**.\n")
+    rows = summary_rows(report)
+    if rows:
+        out.append("## Summary\n")
+        out.append(_md_table(list(rows[0].keys()), [list(r.values()) for r in rows]))
+    metrics = list(_secondary_metrics(report))
+    ok = [r for r in report.runs if r.status == "ok"]
+    if ok:
+        out.append("\n## Quality\n")
+        out.append(_md_table(["model", *metrics], [[r.model, *[fmt(r.metrics.get(m)) for m in metrics]] for r in ok]))
+        if report.task == "retrieval":
+            ks = (1, 3, 5, 10, 100)
+            for family in ("ndcg", "map", "recall", "precision", "mrr"):
+                out.append(f"\n`{family}_at_k`\n\n")
+                out.append(_md_table(["model", *[f"@{k}" for k in ks]],
+                                     [[r.model, *[fmt(r.metrics.get(f"{family}_at_{k}")) for k in ks]] for r in ok]))
+    if report.comparisons:
+        out.append("\n## Significance (paired tests)\n")
+        out.append(_md_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
+                             [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", f"{c.p_value:.3g}",
+                               "yes" if c.significant else "no", c.test] for c in report.comparisons]))
+    out.append("\n## Speed and memory\n")
+    for r in ok:
+        s = r.speed or {}
+        out.append(f"\n### {r.model}\n\n")
+        out.append(f"Load {fmt_num(s.get('load_seconds'))} s; peak RSS {fmt_num(s.get('peak_rss_mb'))} MB "
+                   f"(+{fmt_num(s.get('rss_delta_mb'))} MB during the run)"
+                   + (f"; GPU peak {fmt_num(s.get('gpu_peak_mb'))} MB" if s.get("gpu_peak_mb") else "")
+                   + (f"; device {s.get('device')}" if s.get("device") else "") + ".\n\n")
+        if s.get("throughput"):
+            out.append(_md_table(["batch size", "texts", "docs/s", "tokens/s"],
+                                 [[t["batch_size"], t["texts"], fmt_num(t["docs_per_s"]), fmt_num(t["tokens_per_s"])]
+                                  for t in s["throughput"]]))
+        if s.get("latency"):
+            out.append("\n")
+            out.append(_md_table(["concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "qps"],
+                                 [[lat["concurrency"], lat["requests"], fmt_num(lat["p50_ms"]), fmt_num(lat["p95_ms"]),
+                                   fmt_num(lat["p99_ms"]), fmt_num(lat["qps"])] for lat in s["latency"]]))
+    if any(r.robustness for r in ok):
+        out.append("\n## Robustness\n")
+        for r in ok:
+            rob = r.robustness or {}
+            if not rob:
+                continue
+            out.append(f"\n### {r.model}\n\n")
+            edge = rob.get("edge_cases", {})
+            out.append(_md_table(["input", "ok", "tokens", "truncated", "handling / error"],
+                                 [[name, fmt(e.get("ok")), fmt(e.get("tokens")), fmt(e.get("truncated")),
+                                   e.get("error") or e.get("handling") or ""] for name, e in edge.items()]))
+            q = rob.get("queries")
+            if q:
+                out.append(f"\nPerturbed queries ({q['queries']} sampled, ndcg@10 {fmt(q['ndcg_at_10'])} unperturbed):\n\n")
+                out.append(_md_table(["perturbation", "ndcg@10", "drop", "mean cosine to original"],
+                                     [[k, fmt(v["ndcg_at_10"]), f"{v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
+                                      for k, v in q["perturbations"].items()]))
+            t = rob.get("texts")
+            if t:
+                out.append("\n")
+                out.append(_md_table(["perturbation", "mean cosine", "min cosine"],
+                                     [[k, fmt(v["mean_cosine"]), fmt(v["min_cosine"])] for k, v in t.items()]))
+    if ok:
+        out.append("\n## Cost\n")
+        out.append(_md_table(
+            ["model", "hosting", "corpus tokens", "corpus cost", "queries/month", "monthly query cost", "memory MB",
+             "hardware", "replicas"],
+            [[r.model, r.cost.get("hosting", "–"), f"{r.cost.get('corpus_tokens', 0):,}", fmt_usd(r.cost.get("corpus_usd")),
+              f"{r.cost.get('queries_per_month', 0):,}", fmt_usd(r.cost.get("monthly_queries_usd")),
+              fmt_num(r.cost.get("memory_mb")), r.cost.get("hardware_class") or "–",
+              fmt(r.cost.get("replicas_needed"))] for r in ok]))
+    failed = [r for r in report.runs if r.status != "ok"]
+    if failed:
+        out.append("\n## Failed models\n\n")
+        out += [f"- **{r.model}**: {r.error}\n" for r in failed]
+    notes = report.notes + [f"{r.model}: {n}" for r in report.runs for n in r.notes] + list(ds.get("notes") or [])
+    if notes:
+        out.append("\n## Notes\n\n")
+        out += [f"- {n}\n" for n in notes]
+    return "".join(out)
+
+
+# --- SVG charts ---------------------------------------------------------------------------------------------------------
+
+def _esc(s: Any) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def _nice_max(v: float) -> float:
+    if v <= 0:
+        return 1.0
+    exp = 10 ** math.floor(math.log10(v))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * exp >= v:
+            return m * exp
+    return 10 * exp
+
+
+def svg_scatter(points: list[tuple[str, float, float]], x_label: str, y_label: str, title: str,
+                width: int = 640, height: int = 380) -> str:
+    """Quality (y) against latency (x, log scale when the range is wide)."""
+    if not points:
+        return ""
+    ml, mr, mt, mb = 64, 24, 36, 48
+    xs = [p[1] for p in points]
+    ys = [p[2] for p in points]
+    log = min(xs) > 0 and max(xs) / max(min(xs), 1e-9) > 20
+    fx = (lambda v: math.log10(v)) if log else (lambda v: v)
+    x0, x1 = (fx(min(xs)), fx(max(xs))) if len(xs) > 1 else (fx(xs[0]) - 1, fx(xs[0]) + 1)
+    pad = (x1 - x0) * 0.12 or 1
+    x0, x1 = x0 - pad, x1 + pad
+    if not log:
+        x0 = max(0.0, x0)
+    y0, y1 = max(0.0, min(ys) - 0.05), min(1.0, max(ys) + 0.05) if max(ys) <= 1 else max(ys) * 1.05
+    if y1 - y0 < 1e-6:
+        y0, y1 = y0 - 0.05, y1 + 0.05
+    pw, ph = width - ml - mr, height - mt - mb
+
+    def px(v: float) -> float:
+        return ml + (fx(v) - x0) / (x1 - x0) * pw
+
+    def py(v: float) -> float:
+        return mt + ph - (v - y0) / (y1 - y0) * ph
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{_esc(title)}">',
+             f'<text x="{width / 2}" y="20" text-anchor="middle" class="t">{_esc(title)}</text>',
+             f'<line x1="{ml}" y1="{mt + ph}" x2="{ml + pw}" y2="{mt + ph}" class="ax"/>',
+             f'<line x1="{ml}" y1="{mt}" x2="{ml}" y2="{mt + ph}" class="ax"/>']
+    for i in range(5):
+        yv = y0 + (y1 - y0) * i / 4
+        parts.append(f'<line x1="{ml}" y1="{py(yv):.1f}" x2="{ml + pw}" y2="{py(yv):.1f}" class="grid"/>')
+        parts.append(f'<text x="{ml - 6}" y="{py(yv) + 4:.1f}" text-anchor="end" class="l">{yv:.3f}</text>')
+    for i in range(5):
+        fv = x0 + (x1 - x0) * i / 4
+        xv = 10 ** fv if log else fv
+        parts.append(f'<text x="{ml + pw * i / 4:.1f}" y="{mt + ph + 16}" text-anchor="middle" class="l">{fmt_num(xv)}</text>')
+    parts.append(f'<text x="{ml + pw / 2}" y="{height - 8}" text-anchor="middle" class="l">{_esc(x_label)}{" (log)" if log else ""}</text>')
+    parts.append(f'<text x="14" y="{mt + ph / 2}" text-anchor="middle" class="l" transform="rotate(-90 14 {mt + ph / 2})">{_esc(y_label)}</text>')
+    for i, (name, xv, yv) in enumerate(points):
+        color = PALETTE[i % len(PALETTE)]
+        parts.append(f'<circle cx="{px(xv):.1f}" cy="{py(yv):.1f}" r="6" fill="{color}"><title>{_esc(name)}: '
+                     f'{yv:.4f} at {xv:.2f} ms</title></circle>')
+        parts.append(f'<text x="{px(xv) + 9:.1f}" y="{py(yv) - 8:.1f}" class="l">{_esc(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_grouped_bars(groups: list[str], series: list[str], values: list[list[float | None]], title: str,
+                     y_label: str = "", width: int = 640, height: int = 340, y_max: float | None = None) -> str:
+    """values[g][s]: one group per model (or metric), one bar per series."""
+    if not groups or not series:
+        return ""
+    ml, mr, mt, mb = 56, 16, 36, 70
+    flat = [v for row in values for v in row if v is not None]
+    top = y_max or _nice_max(max(flat) if flat else 1.0)
+    pw, ph = width - ml - mr, height - mt - mb
+    gw = pw / len(groups)
+    bw = max(2.0, gw * 0.8 / len(series))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{_esc(title)}">',
+             f'<text x="{width / 2}" y="20" text-anchor="middle" class="t">{_esc(title)}</text>',
+             f'<line x1="{ml}" y1="{mt + ph}" x2="{ml + pw}" y2="{mt + ph}" class="ax"/>']
+    for i in range(5):
+        yv = top * i / 4
+        y = mt + ph - ph * i / 4
+        parts.append(f'<line x1="{ml}" y1="{y:.1f}" x2="{ml + pw}" y2="{y:.1f}" class="grid"/>')
+        parts.append(f'<text x="{ml - 6}" y="{y + 4:.1f}" text-anchor="end" class="l">{fmt_num(yv) if top > 2 else f"{yv:.2f}"}</text>')
+    if y_label:
+        parts.append(f'<text x="12" y="{mt + ph / 2}" text-anchor="middle" class="l" transform="rotate(-90 12 {mt + ph / 2})">{_esc(y_label)}</text>')
+    for g, group in enumerate(groups):
+        gx = ml + g * gw + gw * 0.1
+        for s, name in enumerate(series):
+            v = values[g][s]
+            if v is None:
+                continue
+            h = ph * min(v, top) / top
+            x = gx + s * bw
+            parts.append(f'<rect x="{x:.1f}" y="{mt + ph - h:.1f}" width="{bw - 1:.1f}" height="{h:.1f}" '
+                         f'fill="{PALETTE[s % len(PALETTE)]}"><title>{_esc(group)} · {_esc(name)}: {v:.4g}</title></rect>')
+        label = group if len(group) <= 28 else group[:26] + "…"
+        parts.append(f'<text x="{ml + g * gw + gw / 2:.1f}" y="{mt + ph + 16}" text-anchor="middle" class="l">{_esc(label)}</text>')
+    lx = ml
+    for s, name in enumerate(series):
+        parts.append(f'<rect x="{lx}" y="{height - 22}" width="10" height="10" fill="{PALETTE[s % len(PALETTE)]}"/>'
+                     f'<text x="{lx + 14}" y="{height - 13}" class="l">{_esc(name)}</text>')
+        lx += 24 + 7 * len(name)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#111;padding:0 1rem}
+h1{font-size:1.5rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}table{border-collapse:collapse;margin:.5rem 0}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}th{background:#f5f5f5}
+td:first-child,th:first-child{text-align:left}.failed{color:#b91c1c}.synthetic{background:#fef3c7;border:1px solid #f59e0b;padding:.5rem 1rem}
+.charts{display:flex;flex-wrap:wrap;gap:1rem}svg{background:#fff;border:1px solid #eee}
+svg .t{font-size:14px;font-weight:600}svg .l{font-size:11px;fill:#333}svg .ax{stroke:#333}svg .grid{stroke:#eee}
+.muted{color:#666}
+"""
+
+
+def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], row_class: Sequence[str] | None = None) -> str:
+    out = ["<table><thead><tr>", *[f"<th>{_esc(h)}</th>" for h in headers], "</tr></thead><tbody>"]
+    for i, row in enumerate(rows):
+        cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def charts(report: Report) -> list[str]:
+    ok = [r for r in report.runs if r.status == "ok"]
+    out = []
+    main = report.main_metric
+    pts = [(r.model, r.speed.get("latency_p50_ms"), r.metrics.get(main)) for r in ok
+           if r.speed.get("latency_p50_ms") is not None and r.metrics.get(main) is not None]
+    if pts:
+        out.append(svg_scatter(pts, "single-query latency p50 (ms)", main, f"Quality vs latency ({main})"))
+    metrics = [m for m in _secondary_metrics(report) if any(m in r.metrics for r in ok)]
+    if ok and metrics:
+        out.append(svg_grouped_bars([r.model for r in ok], metrics, [[r.metrics.get(m) for m in metrics] for r in ok],
+                                    "Quality metrics", y_max=1.0))
+    lat_models = [r for r in ok if r.speed.get("latency")]
+    if lat_models:
+        levels = sorted({lat["concurrency"] for r in lat_models for lat in r.speed["latency"]})
+        groups, values = [], []
+        for r in lat_models:
+            by = {lat["concurrency"]: lat for lat in r.speed["latency"]}
+            for c in levels:
+                if c in by:
+                    groups.append(f"{r.model} ×{c}")
+                    values.append([by[c].get("p50_ms"), by[c].get("p95_ms"), by[c].get("p99_ms")])
+        out.append(svg_grouped_bars(groups, ["p50", "p95", "p99"], values, "Latency percentiles by concurrency",
+                                    y_label="ms", width=max(640, 70 * len(groups) + 80)))
+    tp_models = [r for r in ok if r.speed.get("throughput")]
+    if tp_models:
+        sizes = sorted({t["batch_size"] for r in tp_models for t in r.speed["throughput"]})
+        vals = [[next((t["docs_per_s"] for t in r.speed["throughput"] if t["batch_size"] == b), None) for b in sizes]
+                for r in tp_models]
+        out.append(svg_grouped_bars([r.model for r in tp_models], [f"batch {b}" for b in sizes], vals,
+                                    "Throughput (documents/s)", y_label="docs/s"))
+    return out
+
+
+def to_html(report: Report) -> str:
+    ds = report.dataset
+    title = f"embedwise validation: {report.task} on {ds.get('name')}"
+    body = [f"<h1>{_esc(title)}</h1>"]
+    if report.synthetic:
+        body.append('<p class="synthetic"><b>Synthetic evaluation set.</b> The queries were made from the corpus itself: '
+                    "the figures rank the models on this data and are not comparable with MTEB's.</p>")
+    sizes = ", ".join(f"{k} {v:,}" for k, v in ds.items() if isinstance(v, int) and not isinstance(v, bool))
+    body.append(f'<p class="muted">Run {_esc(report.run_id)} · {_esc(report.created_at)} · data {_esc(ds.get("path"))} '
+                f"({_esc(sizes)}) · main metric <code>{_esc(report.main_metric)}</code> · best "
+                f"<b>{_esc(report.best or '–')}</b></p>")
+    rows = summary_rows(report)
+    if rows:
+        body.append("<h2>Summary</h2>")
+        body.append(_html_table(list(rows[0].keys()), [list(r.values()) for r in rows],
+                                ["failed" if r.status != "ok" else "" for r in report.runs]))
+    chart_svgs = charts(report)
+    if chart_svgs:
+        body.append('<h2>Charts</h2><div class="charts">' + "".join(chart_svgs) + "</div>")
+    # The Markdown sections below the summary carry the detail tables: render them as HTML tables too.
+    ok = [r for r in report.runs if r.status == "ok"]
+    metrics = list(_secondary_metrics(report))
+    if ok:
+        body.append("<h2>Quality</h2>")
+        body.append(_html_table(["model", *metrics], [[r.model, *[fmt(r.metrics.get(m)) for m in metrics]] for r in ok]))
+        if report.task == "retrieval":
+            ks = (1, 3, 5, 10, 100)
+            headers = ["model", "metric", *[f"@{k}" for k in ks]]
+            table_rows = [[r.model, fam, *[fmt(r.metrics.get(f"{fam}_at_{k}")) for k in ks]]
+                          for r in ok for fam in ("ndcg", "map", "recall", "precision", "mrr")]
+            body.append(_html_table(headers, table_rows))
+    if report.comparisons:
+        body.append("<h2>Significance</h2>")
+        body.append(_html_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
+                                [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", f"{c.p_value:.3g}",
+                                  "yes" if c.significant else "no", c.test] for c in report.comparisons]))
+    if ok:
+        body.append("<h2>Speed and memory</h2>")
+        for r in ok:
+            s = r.speed or {}
+            body.append(f"<h3>{_esc(r.model)}</h3><p>load {fmt_num(s.get('load_seconds'))} s · peak RSS "
+                        f"{fmt_num(s.get('peak_rss_mb'))} MB (+{fmt_num(s.get('rss_delta_mb'))} MB)"
+                        + (f" · GPU peak {fmt_num(s.get('gpu_peak_mb'))} MB" if s.get("gpu_peak_mb") else "") + "</p>")
+            if s.get("throughput"):
+                body.append(_html_table(["batch size", "texts", "docs/s", "tokens/s"],
+                                        [[t["batch_size"], t["texts"], fmt_num(t["docs_per_s"]), fmt_num(t["tokens_per_s"])]
+                                         for t in s["throughput"]]))
+            if s.get("latency"):
+                body.append(_html_table(["concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "qps"],
+                                        [[lat["concurrency"], lat["requests"], fmt_num(lat["p50_ms"]),
+                                          fmt_num(lat["p95_ms"]), fmt_num(lat["p99_ms"]), fmt_num(lat["qps"])]
+                                         for lat in s["latency"]]))
+        body.append("<h2>Robustness</h2>")
+        for r in ok:
+            rob = r.robustness or {}
+            if not rob:
+                continue
+            body.append(f"<h3>{_esc(r.model)}</h3>")
+            body.append(_html_table(["input", "ok", "tokens", "truncated", "handling / error"],
+                                    [[n, fmt(e.get("ok")), fmt(e.get("tokens")), fmt(e.get("truncated")),
+                                      e.get("error") or e.get("handling") or ""] for n, e in rob.get("edge_cases", {}).items()]))
+            q = rob.get("queries")
+            if q:
+                body.append(_html_table(["perturbation", "ndcg@10", "drop", "mean cosine"],
+                                        [[k, fmt(v["ndcg_at_10"]), f"{v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
+                                         for k, v in q["perturbations"].items()]))
+            t = rob.get("texts")
+            if t:
+                body.append(_html_table(["perturbation", "mean cosine", "min cosine"],
+                                        [[k, fmt(v["mean_cosine"]), fmt(v["min_cosine"])] for k, v in t.items()]))
+        body.append("<h2>Cost</h2>")
+        body.append(_html_table(
+            ["model", "hosting", "corpus tokens", "corpus cost", "queries/month", "monthly query cost", "memory MB",
+             "hardware", "replicas"],
+            [[r.model, r.cost.get("hosting", "–"), f"{r.cost.get('corpus_tokens', 0):,}", fmt_usd(r.cost.get("corpus_usd")),
+              f"{r.cost.get('queries_per_month', 0):,}", fmt_usd(r.cost.get("monthly_queries_usd")),
+              fmt_num(r.cost.get("memory_mb")), r.cost.get("hardware_class") or "–", fmt(r.cost.get("replicas_needed"))]
+             for r in ok]))
+    notes = report.notes + [f"{r.model}: {n}" for r in report.runs for n in r.notes] + list(ds.get("notes") or [])
+    failed = [f"{r.model}: {r.error}" for r in report.runs if r.status != "ok"]
+    if failed or notes:
+        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_esc(n)}</li>" for n in failed + notes) + "</ul>")
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_esc(title)}</title>"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{CSS}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n")
