@@ -302,8 +302,7 @@ class RunRow:
 
     @property
     def throughput(self) -> float | None:
-        return _find_number(self.speed, ("docs_per_s", "documents_per_s", "throughput_docs_per_s", "throughput",
-                                         "docs_per_second"))
+        return _find_number(self.speed, ("best_docs_per_s", "docs_per_s", "documents_per_s"))
 
 
 def _find_number(tree: Any, names: tuple[str, ...], prefer: tuple[str, ...] = ()) -> float | None:
@@ -337,6 +336,9 @@ class ValidationView:
     task: str = ""
     synthetic: bool = False
     raw: Any = None
+    best: str | None = None
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def normalise_report(result: Any) -> ValidationView:
@@ -361,11 +363,14 @@ def normalise_report(result: Any) -> ValidationView:
                            _get(r, "speed") or {}, _get(r, "robustness") or {}, _get(r, "cost") or {},
                            str(_get(r, "error") or "")))
     return ValidationView(runs, str(report_path) if report_path else None, str(_get(report, "task", "") or ""),
-                          bool(_get(report, "synthetic", False)), report)
+                          bool(_get(report, "synthetic", False)), report, _get(report, "best"),
+                          [str(n) for n in (_get(report, "notes", []) or [])],
+                          {str(k): str(v) for k, v in (_get(report, "files") or {}).items()})
 
 
 def validate(data: str, models: list[str], progress: Callable[[str, int, int], None],
-             task: str | None = None, requirements: dict | None = None) -> ValidationView:
+             task: str | None = None, requirements: dict | None = None,
+             options: dict[str, Any] | None = None) -> ValidationView:
     """Run the validators (torch and sentence-transformers load here, in the worker thread)."""
     import inspect
 
@@ -395,4 +400,7 @@ def validate(data: str, models: list[str], progress: Callable[[str, int, int], N
             kwargs["requirements"] = build_requirements(requirements)
         except (EmbedwiseError, ImportError):
             pass
+    for key, value in (options or {}).items():  # e.g. speed_config, measure_robustness (tests, settings)
+        if key in params:
+            kwargs[key] = value
     return normalise_report(fn(*positional, **kwargs))

@@ -23,13 +23,13 @@ def candidate_detail(rank: int, c: Candidate) -> Table | str:
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("rule · reason", ratio=1)
     for t in c.breakdown:
-        table.add_row(escape(t.term), f"{t.value:+.3f}", f"[dim]{escape(t.rule)}[/] {escape(t.reason)}")
-    title = f"[b]#{rank} {escape(c.name)}[/b] [dim]{escape(c.id)}[/]  score [b]{c.score:.3f}[/b]"
+        table.add_row(escape(t.term), f"{t.value:+.2f}", f"[dim]{escape(t.rule)}[/] {escape(t.reason)}")
+    title = f"[b]#{rank} {escape(c.name)}[/b] [dim]{escape(c.id)}[/]  score [b]{c.score:.2f}[/b]"
     if c.status == "discovered":
         title += "  [yellow](hub facts only, not curated)[/]"
     lines = [title]
-    if c.reasons:
-        lines += [f"• {escape(r)}" for r in c.reasons]
+    in_breakdown = {t.reason for t in c.breakdown}
+    lines += [f"• {escape(r)}" for r in c.reasons if r not in in_breakdown]
     from rich.console import Group
 
     parts: list = ["\n".join(lines)]
@@ -106,7 +106,7 @@ class ShortlistScreen(Screen):
         ranked.add_column("model", key="model", width=44)
         ranked.add_column("score", key="score", width=7)
         for rank, c in enumerate(self.view.candidates, 1):
-            ranked.add_row(self._pick_mark(c.id), str(rank), c.id, f"{c.score:.3f}", key=c.id)
+            ranked.add_row(self._pick_mark(c.id), str(rank), c.id, f"{c.score:.2f}", key=c.id)
         excluded = self.query_one("#excluded-table", DataTable)
         excluded.add_column("model", key="model", width=34)
         excluded.add_column("why not", key="why")

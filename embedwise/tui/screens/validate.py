@@ -69,7 +69,8 @@ class ValidateScreen(Screen):
                         with Vertical(classes="field-body"):
                             yield Input(placeholder="hub ids, local folders, bm25 (comma separated)",
                                         id="v-extra", compact=True)
-                            yield Static("", id="v-status", classes="field-hint")
+                            yield Static("the BM25 keyword baseline joins every run", id="v-status",
+                                         classes="field-hint")
                     with Horizontal(id="v-actions"):
                         yield Button("Run validation ▶", id="v-run", variant="primary", compact=True)
             with TabPane("Progress", id="progress"):
@@ -94,7 +95,6 @@ class ValidateScreen(Screen):
         for mid in app.picked:
             if mid not in {o[1] for o in options}:
                 options.append((mid, mid, True))
-        options.append(("bm25 (keyword baseline)", BM25, False))
         return options
 
     def on_mount(self) -> None:
@@ -175,7 +175,8 @@ class ValidateScreen(Screen):
 
         try:
             view = await asyncio.to_thread(backend.validate, data, models, progress, task,
-                                           self.app.answers if self.app.shortlist else None)
+                                           self.app.answers if self.app.shortlist else None,
+                                           self.app.validate_options)
         except (EmbedwiseError, ImportError, OSError, ValueError) as exc:
             self.query_one("#progress-note", Static).update(f"[b red]✗ {escape(str(exc))}[/]")
             self.query_one("#v-run", Button).disabled = False
@@ -185,14 +186,22 @@ class ValidateScreen(Screen):
         self.show_results(view)
 
     def _progress(self, stage: str, done: int, total: int) -> None:
-        bar = self.bars.get(stage)
+        """One bar per model (its current stage beside it), one for the data, one for the models overall."""
+        key, _, what = stage.partition(": ")
+        bar = self.bars.get(key)
         holder = self.query_one("#progress-bars", VerticalScroll)
         if bar is None:
-            bar = ProgressBar(total=max(total, 1), show_eta=False, id=None)
-            self.bars[stage] = bar
-            row = Horizontal(Label(stage[:30], classes="progress-label"), bar, classes="progress-row")
+            bar = ProgressBar(total=max(total, 1), show_eta=False)
+            self.bars[key] = bar
+            label = "all models" if key == "models" else key
+            row = Horizontal(Label(escape(label[-28:]), classes="progress-label"), bar,
+                             Label("", classes="progress-stage"), classes="progress-row")
             holder.mount(row)
-        bar.update(total=max(total, 1), progress=done)
+        bar.update(total=max(total, 1), progress=min(done, max(total, 1)))
+        if bar.parent is not None:
+            stage_label = bar.parent.query(".progress-stage")
+            if stage_label:
+                stage_label.first(Label).update(escape(what))
 
     def show_results(self, view: ValidationView) -> None:
         self.view = view
@@ -205,16 +214,23 @@ class ValidateScreen(Screen):
             p95 = run.latency_p95_ms
             table.add_row(run.model, run.status, main[0] if main else "", _num(main[1]) if main else "",
                           _num(p95, 1), _num(run.throughput, 0))
-            if main and p95 is not None and run.status in ("ok", "done", "success", "passed"):
+            if main and p95 is not None and run.status == "ok":
                 points.append((run.model, p95, main[1]))
         failed = [r for r in view.runs if r.error]
         lines = []
         if view.synthetic:
             lines.append("[yellow]synthetic retrieval set (built from your unlabeled corpus)[/]")
+        if view.best:
+            lines.append(f"Best on your data: [b]{escape(view.best)}[/b]")
         for r in failed:
             lines.append(f"[red]✗ {escape(r.model)}: {escape(r.error)}[/]")
+        for note in view.notes:
+            lines.append(f"[dim]{escape(note)}[/]")
         lines.append(f"Report saved: [b]{escape(view.report_path)}[/b]" if view.report_path else
                      "[dim]The report was not saved.[/]")
+        others = [p for p in view.files.values() if p != view.report_path]
+        if others:
+            lines.append("[dim]also: " + escape(", ".join(others)) + "[/]")
         self.query_one("#report-path", Static).update("\n".join(lines))
         metric = next((r.main_metric[0] for r in view.runs if r.main_metric), "quality")
         self.query_one("#quality-latency", ScatterChart).set_points(points, "latency p95 ms (lower is better)",
