@@ -189,7 +189,7 @@ class FakeHub:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self.request_seen.wait(left)
+                self.request_seen.wait(min(left, 0.2))
         return True
 
     def _take_fault(self, info: dict) -> Fault | None:
