@@ -395,6 +395,8 @@ def evaluate_per_model(ruleset: RuleSet, req: dict, views: list[dict]) -> Evalua
                 raise EngineError(f"a rule action failed in durable-rules: {str(state['exception'])[:500]}")
         finally:
             h.delete_state(name, sid)
+    # A disjunction fires once per alternative that holds (durable-rules expands `$or` into paths): dedupe.
+    hits = {rid: list(dict.fromkeys(mids)) for rid, mids in hits.items()}
     by_model = {v["id"]: v for v in views}
     for rule in ruleset.rules:  # file order, as the other shape: exclusions first, then survivors only
         if rule.id in hits and rule.outcome == "exclude":

@@ -299,7 +299,10 @@ def parse_condition(raw: Any, fields: dict[str, str], refs: bool) -> Cond:
         if not isinstance(key, str) or key not in fields:
             if isinstance(key, str) and key.startswith("derived."):
                 raise ValueError(f"{key} may appear only at the top level of 'if'")
-            close = [f for f in fields if isinstance(key, str) and (key in f or f.endswith(str(key)))][:3]
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(fields), n=3, cutoff=0.6) or [
+                f for f in fields if isinstance(key, str) and f.endswith("." + key)][:3]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(f"unknown field {key!r}{hint}")
         kind = fields[key]
