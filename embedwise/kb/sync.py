@@ -938,6 +938,9 @@ def command(endpoint: str | None = None, nightly: bool = False, discover: bool |
         sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(format_summary(summary) + "\n")
+    if summary.status != "ok":  # for cron's mail and the journal
+        where = f"; log: {paths.logs_dir() / LOG_FILE}" if nightly else ""
+        sys.stderr.write(f"embedwise sync {summary.run_id}: {summary.status}: {summary.error}{where}\n")
     return 0 if summary.status == "ok" else 1
 
 

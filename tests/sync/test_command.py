@@ -68,7 +68,9 @@ def test_failed_run_exits_nonzero(kb_path, capsys):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert sync.command(endpoint=f"http://127.0.0.1:{port}", nightly=True) == 1
-    assert "failed" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "failed" in out.out
+    assert ": failed: " in out.err and "sync.log" in out.err  # one line for cron's mail
     log = (paths.logs_dir() / "sync.log").read_text()
     assert "ConnectError" in log
 
