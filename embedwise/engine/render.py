@@ -28,7 +28,7 @@ def render_shortlist(shortlist: Shortlist, console=None) -> None:
         table.add_column("estimates", overflow="fold", ratio=2)
         for c in shortlist.shortlist:
             name = c.id + (" [yellow](discovered)[/]" if c.status == "discovered" else "")
-            why = "; ".join(c.reasons[:3]) or "-"
+            why = "; ".join(c.reasons[:2]) or "-"
             est = c.estimates
             parts = []
             if est.get("deploy_as") == "api":
