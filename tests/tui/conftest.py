@@ -9,6 +9,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from tui_helpers import _wait_for, fake_shortlist  # noqa: E402
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -20,39 +22,6 @@ def fixture_kb(tmp_path) -> Path:
     path = tmp_path / "kb.sqlite"
     store.build(path, curated_dir=DATA / "curated")
     return path
-
-
-def fake_shortlist():
-    """A fixed shortlist in the engine's JSON shape (the `recommend --json` contract)."""
-    from embedwise.tui.backend import normalise_shortlist
-
-    result = {
-        "shortlist": [
-            {"id": "acme/tiny-en", "name": "tiny-en", "score": 0.812,
-             "breakdown": [
-                 {"term": "benchmark", "value": 0.41, "rule": "rank-retrieval", "reason": "MTEB retrieval 41.0"},
-                 {"term": "hardware", "value": 0.2, "rule": "cpu-small", "reason": "22M parameters run on a CPU"},
-                 {"term": "popularity", "value": 0.05, "rule": "popular", "reason": "widely used"}],
-             "reasons": ["fits a CPU", "Apache-2.0 allows commercial use"],
-             "estimates": {"memory_gb": 0.4, "latency_ms": 8.0, "storage_gb": 0.15}},
-            {"id": "acme/embed-api", "name": "acme embed API", "score": 0.644,
-             "breakdown": [{"term": "benchmark", "value": 0.64, "rule": "rank-retrieval", "reason": "MTEB mean 64.0"},
-                           {"term": "cost", "value": -0.05, "rule": "api-cost", "reason": "$3/month at this volume"}],
-             "reasons": ["hosted API"], "estimates": {"monthly_cost_usd": 3.0}},
-        ],
-        "excluded": [
-            {"id": "acme/big-multi", "reasons": [
-                {"rule": "license-noncommercial", "text": "CC-BY-NC-4.0 forbids commercial use"},
-                {"rule": "cpu-too-big", "text": "7B parameters are too slow on a CPU"}]},
-            {"id": "acme/clip-small", "reasons": [{"rule": "modality", "text": "an image model; your data is text"}]},
-        ],
-        "advice": [
-            {"rule": "keyword-hybrid", "text": "Keep BM25 beside the dense model: hybrid search helps exact terms.",
-             "step": "data"},
-            {"rule": "cache", "text": "Cache document embeddings keyed by model and text hash.", "step": "integration"},
-        ],
-    }
-    return normalise_shortlist(result)
 
 
 @pytest.fixture
@@ -69,33 +38,3 @@ def anyio_backend():
 @pytest.fixture
 def wait_for():
     return _wait_for
-
-
-async def _wait_for(pilot, condition, timeout: float = 30.0) -> None:
-    """Let the app run until `condition()` holds (workers run in threads: poll, never sleep a fixed time)."""
-    import asyncio
-    import time
-
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {condition}")
-        await pilot.pause(0.05)
-    await pilot.pause()
-
-
-def plain(widget) -> str:
-    """The text a Static shows, markup removed (works for markup strings and Rich renderables)."""
-    import io
-
-    from rich.console import Console
-    from rich.text import Text
-
-    content = widget.content
-    if isinstance(content, str):
-        return Text.from_markup(content).plain
-    if hasattr(content, "plain"):
-        return content.plain
-    console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
-    console.print(content)
-    return console.export_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Input, Static
 
-from conftest import plain
+from tui_helpers import plain
 from embedwise.tui.app import EmbedwiseApp
 from embedwise.tui.screens.kb import KnowledgeBaseScreen, ModelDetailScreen
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.anyio
 
 
 def text_of(screen, selector: str) -> str:
-    from conftest import plain
+    from tui_helpers import plain
 
     return plain(screen.query_one(selector, Static))
 

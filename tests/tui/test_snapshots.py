@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from conftest import fake_shortlist
+from tui_helpers import fake_shortlist
 from embedwise.tui.app import EmbedwiseApp
 from embedwise.tui.backend import normalise_report
 

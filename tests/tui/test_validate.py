@@ -7,7 +7,7 @@ import os
 import pytest
 from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
 
-from conftest import plain
+from tui_helpers import plain
 from embedwise.tui.app import EmbedwiseApp
 from embedwise.tui.screens.validate import ValidateScreen
 

@@ -20,7 +20,12 @@ from embedwise.tui.widgets import ScatterChart
 if TYPE_CHECKING:
     from embedwise.tui.app import EmbedwiseApp
 
-BM25 = "bm25"
+def short_name(ref: str) -> str:
+    """A model reference as a table shows it: a local folder by its last two parts, ids as they are."""
+    if ref.startswith(("/", "./", "../", "~")) or "\\" in ref:
+        parts = [p for p in ref.replace("\\", "/").split("/") if p]
+        return "…/" + "/".join(parts[-2:]) if len(parts) > 2 else ref
+    return ref
 
 
 def _num(value, digits: int = 4) -> str:
@@ -33,6 +38,10 @@ class ValidateScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+r", "run", "Run", priority=True),
+        Binding("s", "show_tab('setup')", "Setup", show=False),
+        Binding("p", "show_tab('progress')", "Progress", show=False),
+        Binding("r", "show_tab('results')", "Results"),
+        Binding("c", "show_tab('chart')", "Chart"),
     ]
 
     app: "EmbedwiseApp"
@@ -77,8 +86,9 @@ class ValidateScreen(Screen):
                 with VerticalScroll(id="progress-bars"):
                     yield Static("Not started. Set up the run and press Ctrl+R.", id="progress-note")
             with TabPane("Results", id="results"):
-                yield DataTable(id="results-table", cursor_type="row", zebra_stripes=True)
-                yield Static("", id="report-path")
+                with VerticalScroll():
+                    yield DataTable(id="results-table", cursor_type="row", zebra_stripes=True)
+                    yield Static("", id="report-path")
             with TabPane("Chart", id="chart"):
                 with VerticalScroll():
                     yield ScatterChart(id="quality-latency")
@@ -100,7 +110,7 @@ class ValidateScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "validate on your data"
         table = self.query_one("#results-table", DataTable)
-        for label, width in (("model", 30), ("status", 6), ("metric", 13), ("value", 6), ("p95 ms", 7),
+        for label, width in (("model", 28), ("status", 6), ("metric", 13), ("value", 6), ("p95 ms", 7),
                              ("docs/s", 7)):
             table.add_column(label, width=width)
         self.query_one("#v-data", Input).focus()
@@ -193,7 +203,7 @@ class ValidateScreen(Screen):
         if bar is None:
             bar = ProgressBar(total=max(total, 1), show_eta=False)
             self.bars[key] = bar
-            label = "all models" if key == "models" else key
+            label = "all models" if key == "models" else short_name(key)
             row = Horizontal(Label(escape(label[-28:]), classes="progress-label"), bar,
                              Label("", classes="progress-stage"), classes="progress-row")
             holder.mount(row)
@@ -202,6 +212,9 @@ class ValidateScreen(Screen):
             stage_label = bar.parent.query(".progress-stage")
             if stage_label:
                 stage_label.first(Label).update(escape(what))
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
 
     def show_results(self, view: ValidationView) -> None:
         self.view = view
@@ -212,10 +225,10 @@ class ValidateScreen(Screen):
         for run in view.runs:
             main = run.main_metric
             p95 = run.latency_p95_ms
-            table.add_row(run.model, run.status, main[0] if main else "", _num(main[1]) if main else "",
+            table.add_row(short_name(run.model), run.status, main[0] if main else "", _num(main[1]) if main else "",
                           _num(p95, 1), _num(run.throughput, 0))
             if main and p95 is not None and run.status == "ok":
-                points.append((run.model, p95, main[1]))
+                points.append((short_name(run.model), p95, main[1]))
         failed = [r for r in view.runs if r.error]
         lines = []
         if view.synthetic:
