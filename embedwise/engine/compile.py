@@ -5,6 +5,8 @@ The shape, chosen by measurement (bench/recommend.py): the rules reason over the
 that fires there activates its model-side condition, which is then applied to all models at once as a compiled
 Python predicate (requirement references resolved to constants first), keeping a per-model verdict and reason.
 The other shape, one fact per model (`evaluate_per_model`), is kept for the benchmark: it fires models x rules actions.
+Measured on a 2-core machine (bench/recommend.py): at 10,000 models the rule evaluation takes ~47 ms in this shape
+against ~2.8 s with one fact per model (~60x), and ~120 ms for the plain-Python oracle.
 
 durable-rules 2.0.28 needs care (see shared/NOTES-durable-rules.md): a host without its timer thread, installed
 before any ruleset is registered; one lock around every call into it; a unique id on every fact; a catch-all rule on

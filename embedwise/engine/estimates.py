@@ -115,14 +115,6 @@ def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-def deploy_as(hosting: str | None, req: Requirements) -> str:
-    if hosting == "api":
-        return "api"
-    if hosting == "self_host":
-        return "self_host"
-    return "api" if req.deployment.hosting == "api" else "self_host"
-
-
 def memory_gb(parameters: int | None, memory_mb: float | None, hardware: str) -> float | None:
     bpp = BYTES_PER_PARAM[hardware]
     if parameters:
