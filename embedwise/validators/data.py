@@ -279,8 +279,13 @@ def load_data(path: str | Path, task: str | None = None, seed: int = 42, synthet
     path = Path(path).expanduser()
     if task is not None and task not in TASKS:
         raise BadInput(f"unknown task {task!r}: use one of {', '.join(TASKS)}", where="--task")
-    detected, synthetic = detect_task(path)
-    task = task or detected
+    if task is None:
+        task, synthetic = detect_task(path)
+    else:
+        if not path.exists():
+            raise BadInput("no such file or folder: check --data", where=str(path))
+        synthetic = not (path.is_dir() and _find(path, "corpus") is not None
+                         and (_find(path, "queries") is not None or _find_qrels(path) is not None))
     name = path.name or str(path)
     if task == "retrieval":
         if path.is_dir() and _find(path, "corpus") and not synthetic:
@@ -335,6 +340,8 @@ def load_data(path: str | Path, task: str | None = None, seed: int = 42, synthet
 
 def load_corpus(path: Path) -> dict[str, tuple[str, str]]:
     columns, rows = read_table(path)
+    if not rows:
+        raise BadInput("the corpus is empty: add at least one document", where=f"{path}:1")
     id_col = next((c for c in ("_id", "id", "doc_id", "docid", "corpus_id") if c in columns), None)
     (text_col,) = _require(path, columns, [("text", "contents", "body")], "a corpus")
     title_col = "title" if "title" in columns else None
@@ -378,11 +385,13 @@ def load_qrels(path: Path) -> list[tuple[int, str, str, int]]:
     text = read_text(path)
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
     out: list[tuple[int, str, str, int]] = []
+    first = True
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = [p.strip() for p in (line.split(delimiter) if delimiter in line else line.split())]
-        if i == 1 or not out:
+        if first:
+            first = False
             low = [p.lower() for p in parts]
             if any(p in ("query-id", "query_id", "qid", "query") for p in low) or (len(parts) >= 3 and not _is_number(parts[-1])):
                 continue  # the header
@@ -528,10 +537,7 @@ def _split_classification(texts: list[str], labels: list[str], name: str, source
 
 def load_sts(path: Path, name: str | None = None) -> STSSet:
     columns, rows = read_table(path)
-    if {"sentence1", "sentence2"} <= set(columns):
-        wanted = [("sentence1",), ("sentence2",), ("score", "label", "similarity")]
-    else:
-        wanted = [("s1",), ("s2",), ("score", "label", "similarity")]
+    wanted = [("sentence1", "s1"), ("sentence2", "s2"), ("score", "label", "similarity")]
     c1, c2, cs = _require(path, columns, wanted, "STS pairs")
     s1, s2, scores = [], [], []
     for row in rows:

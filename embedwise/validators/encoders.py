@@ -248,6 +248,38 @@ class SentenceTransformerEncoder(BaseEncoder):
         self.price_per_million_tokens = None
         self.model: Any = None
         self.revision = revision or self._revision()
+        if self.max_tokens is None:
+            self.max_tokens = self._configured_max_tokens()
+
+    def _local_folder(self) -> Path | None:
+        p = Path(self.source)
+        if p.is_dir():
+            return p
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(self.source, local_files_only=True))
+        except Exception:
+            return None
+
+    def _configured_max_tokens(self) -> int | None:
+        """The max sequence length from the folder's sentence_bert_config.json, without loading the model."""
+        folder = self._local_folder()
+        if folder is None:
+            return None
+        def read(name: str, key: str) -> int | None:
+            try:
+                value = json.loads((folder / name).read_text()).get(key)
+                return int(value) if value and int(value) < 1_000_000 else None
+            except (OSError, ValueError, TypeError, AttributeError):
+                return None
+
+        explicit = read("sentence_bert_config.json", "max_seq_length")
+        if explicit:
+            return explicit
+        limits = [v for v in (read("tokenizer_config.json", "model_max_length"),
+                              read("config.json", "max_position_embeddings")) if v]
+        return min(limits) if limits else None
 
     def _revision(self) -> str | None:
         p = Path(self.source)

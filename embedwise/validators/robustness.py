@@ -68,7 +68,7 @@ def _cosine_rows(a: Any, b: Any) -> np.ndarray:
     return 1.0 - paired_cosine_distances(a, b)
 
 
-def edge_cases(encoder: Any, progress: Progress | None = None, stage: str = "robustness") -> dict:
+def edge_cases(encoder: Any, progress: Progress | None = None, stage: str = "robustness", cache: Any = None) -> dict:
     progress = progress or (lambda s, d, t: None)
     out: dict[str, dict] = {}
     cases = list(EDGE_CASES.items())
@@ -82,8 +82,10 @@ def edge_cases(encoder: Any, progress: Progress | None = None, stage: str = "rob
                               "handling": "keyword tokens; no length limit" if tokens else "no keyword tokens: matches nothing",
                               "results": len(hits[0]) if hits else None})
             else:
-                vec, toks = encoder.embed([text], role="query")
+                vec, toks = encoder.embed([text], role="query", cache=cache)
                 finite = bool(np.isfinite(vec).all())
+                if encoder.max_tokens is None and not encoder.loaded:
+                    encoder.load()  # a cached vector does not tell the model's max length
                 max_tokens = encoder.max_tokens
                 truncated = bool(max_tokens and toks[0] > max_tokens)
                 handling = ("truncated to the first %d tokens (of %d)" % (max_tokens, toks[0])) if truncated else "whole text read"

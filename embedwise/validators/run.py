@@ -101,8 +101,13 @@ def choose_models(models: Sequence[str] | str | None, top: int | None, requireme
     refs = [m.strip() for m in (models or []) if m and m.strip()]
     shortlist = None
     if requirements is not None:
-        shortlist = shortlist_from_requirements(requirements, top or 3, db)
-        if not refs:
+        if refs:  # the models are given: the shortlist is context only, and its failure stops nothing
+            try:
+                shortlist = shortlist_from_requirements(requirements, top or 3, db)
+            except Exception:
+                shortlist = None
+        else:
+            shortlist = shortlist_from_requirements(requirements, top or 3, db)
             refs = shortlist[: top or 3]
     elif top is not None and not refs:
         raise BadInput("--top takes the top models of the shortlist: give --requirements FILE too, or --models",
@@ -137,24 +142,30 @@ def shortlist_from_requirements(requirements: Any, top: int, db: Any) -> list[st
     return ids
 
 
-def _requirements_queries_per_month(requirements: Any) -> int | None:
-    if requirements is None or isinstance(requirements, (str, Path)):
-        try:
-            from embedwise.engine.requirements import load_requirements
+def load_requirements_object(requirements: Any) -> Any:
+    """A requirements file (path) as the engine's Requirements object; objects pass through."""
+    if requirements is None or not isinstance(requirements, (str, Path)):
+        return requirements
+    try:
+        from embedwise.engine.requirements import load_requirements
+    except ImportError as exc:
+        raise BadInput(f"the rules engine is not available ({exc}); pass --models instead", where="--requirements") from None
+    return load_requirements(Path(requirements))
 
-            requirements = load_requirements(Path(requirements)) if requirements is not None else None
-        except Exception:
-            return None
-    for path in ("queries_per_month", "monthly_queries", "volume.queries_per_month", "business.queries_per_month",
-                 "task.queries_per_month"):
-        obj = requirements
-        for part in path.split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                break
-        if isinstance(obj, (int, float)) and obj > 0:
-            return int(obj)
+
+def _requirements_queries_per_month(requirements: Any) -> int | None:
+    per_day = getattr(getattr(requirements, "deployment", None), "queries_per_day", None)
+    if isinstance(per_day, (int, float)) and per_day > 0:
+        return int(per_day * 30)
     return None
+
+
+def _task_from_requirements(requirements: Any) -> str | None:
+    """The requirements' task as a validator task: classification and clustering as they are, the rest retrieval."""
+    task = getattr(requirements, "task", None)
+    if task is None:
+        return None
+    return task if task in ("classification", "clustering") else "retrieval"
 
 
 # --- one model ----------------------------------------------------------------------------------------------------------
@@ -355,7 +366,7 @@ def run_model(ref: str, ds: Dataset, *, ctx: _Ctx, db: Any = None, device: str |
 def _robustness(enc: Any, ds: Dataset, ctx: _Ctx, state: dict, stage: Callable[[str], Progress], R: Any) -> dict:
     import random
 
-    out: dict[str, Any] = {"edge_cases": R.edge_cases(enc, stage("edge cases"), "edge cases")}
+    out: dict[str, Any] = {"edge_cases": R.edge_cases(enc, stage("edge cases"), "edge cases", cache=ctx.cache)}
     edge = out["edge_cases"]
     out["edge_cases_ok"] = sum(1 for e in edge.values() if e.get("ok"))
     out["edge_cases_total"] = len(edge)
@@ -447,6 +458,15 @@ def validate(data: str | Path, *, task: str | None = None, models: Sequence[str]
     """
     progress = progress or _noop
     t_start = time.perf_counter()
+    requirements_path = str(requirements) if isinstance(requirements, (str, Path)) else None
+    requirements = load_requirements_object(requirements)
+    if task is None and requirements is not None:
+        wanted = _task_from_requirements(requirements)
+        if wanted == "clustering":  # text,label data reads as classification unless told
+            from embedwise.validators.data import detect_task
+
+            if detect_task(Path(data).expanduser())[0] == "classification":
+                task = "clustering"
     progress("loading data", 0, 1)
     ds = load_data(data, task, seed=seed, synthetic_queries=synthetic_queries)
     progress("loading data", 1, 1)
@@ -492,7 +512,7 @@ def validate(data: str | Path, *, task: str | None = None, models: Sequence[str]
                   "measure_speed": measure_speed, "measure_robustness": measure_robustness,
                   "speed": (speed_config or SpeedConfig()).__dict__ if measure_speed else None,
                   "queries_per_month": qpm, "n_experiments": n_experiments, "samples_per_label": samples_per_label,
-                  "requirements": str(requirements) if isinstance(requirements, (str, Path)) else None},
+                  "requirements": requirements_path},
         environment=_environment())
     if ds.synthetic:
         report.notes.append("SYNTHETIC evaluation set: queries were made from the corpus itself; figures rank models "
