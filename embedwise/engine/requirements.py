@@ -178,7 +178,7 @@ def parse_requirements(text: str, where: str = "<requirements>") -> Requirements
     import yaml
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise BadInput(f"invalid YAML: {getattr(exc, 'problem', None) or exc}",

@@ -162,7 +162,7 @@ def parse_rule_text(text: str, where: str = "<rules>") -> list[Rule]:
     import yaml
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise RuleFileError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
