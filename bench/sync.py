@@ -46,7 +46,7 @@ def main() -> None:
         built = store.build(kb)
         origin = f"shipped curated KB ({built['models']} models)"
     except Exception as exc:  # noqa: BLE001 - the curated YAML may be mid-edit: fall back to the test records
-        from conftest import curated_records, make_kb
+        from sync_helpers import curated_records, make_kb
 
         kb.unlink(missing_ok=True)
         make_kb(kb, curated_records())

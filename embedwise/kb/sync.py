@@ -399,8 +399,12 @@ class _Run:
         self.all_ids: set[str] = {r[0] for r in self.conn.execute("SELECT id FROM models")}
         self.facts: dict[str, dict] = {r["model_id"]: r for r in db.query("SELECT * FROM hub_facts")}
         self.by_hf: dict[str, str] = {}
+        self.shared_repos: set[str] = set()  # one hub repo behind several records (a repo of many checkpoints)
         for mid, row in self.models.items():
-            self.by_hf.setdefault(row["hf_id"].lower(), mid)
+            key = row["hf_id"].lower()
+            if key in self.by_hf:
+                self.shared_repos.add(key)
+            self.by_hf.setdefault(key, mid)
         for mid, f in self.facts.items():  # the hub's current id of a renamed model
             if f.get("hf_id") and mid in self.models:
                 self.by_hf.setdefault(f["hf_id"].lower(), mid)
@@ -640,7 +644,7 @@ class _Run:
         hub_license = hub_license_to_spdx(facts.license_tag)
         if hub_license and hub_license not in VAGUE_LICENSES and row["license"] not in VAGUE_LICENSES:
             checks.append(("license", row["license"], facts.license_tag, hub_license != row["license"]))
-        if facts.parameters and row.get("parameters"):
+        if facts.parameters and row.get("parameters") and row["hf_id"].lower() not in self.shared_repos:
             rel = abs(facts.parameters - row["parameters"]) / max(row["parameters"], 1)
             checks.append(("parameters", row["parameters"], facts.parameters, rel > self.config.parameter_tolerance))
         checks.append(("hf_id", row["hf_id"], facts.hf_id, facts.hf_id != row["hf_id"]))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CLIP, GONE, MINILM, assert_history_complete, converges, curated_snapshot, fast_config
+from sync_helpers import CLIP, GONE, MINILM, assert_history_complete, converges, curated_snapshot, fast_config
 from fake_hub import FakeHub, make_model
 from typer.testing import CliRunner
 
@@ -159,7 +159,7 @@ def test_killed_mid_run_then_rerun_converges(where, kb_path, tmp_path):
     """SIGKILL while a request hangs, after some batches were written; the KB is consistent, the rerun finishes."""
     write_config("request_timeout = 30\nworkers = 1\nbatch_size = 1\nbackoff_base = 0.01\n"
                  "[discover]\nmin_downloads = 1000\ntop_by_downloads = 6\ntop_trending = 3\n")
-    from conftest import hub_models
+    from sync_helpers import hub_models
 
     with FakeHub(page_size=2) as hub:
         hub.add(*hub_models())

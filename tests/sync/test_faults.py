@@ -6,7 +6,7 @@ import json
 import socket
 
 import pytest
-from conftest import (CLIP, GONE, MINILM, assert_history_complete, converges, curated_records, curated_snapshot,
+from sync_helpers import (CLIP, GONE, MINILM, assert_history_complete, converges, curated_records, curated_snapshot,
                       fast_config, make_kb)
 
 from embedwise.kb import store, sync

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import (API, BGE, CLIP, GONE, MINILM, NOMIC, assert_history_complete, converges, curated_snapshot,
+from fake_hub import make_model
+from sync_helpers import (API, BGE, CLIP, GONE, MINILM, NOMIC, assert_history_complete, converges, curated_snapshot,
                       fast_config, latest_history)
 
 from embedwise.kb import store, sync
@@ -62,7 +63,7 @@ def test_second_run_pages_only_until_the_watermark(db, hub, cfg):
     assert len(recent) == 2 and all("cursor" not in r.query for r in recent)  # the first page of each tag only
 
     # a model modified since: found on the first page, the rest not read
-    hub.add(__import__("fake_hub").make_model("org/fresh", downloads=20_000, last_modified="2025-03-01T00:00:00.000Z"))
+    hub.add(make_model("org/fresh", downloads=20_000, last_modified="2025-03-01T00:00:00.000Z"))
     hub.log.clear()
     s = sync.run(cfg, db=db, endpoint=hub.url)
     assert s.discovered == 1 and db["models"].get("org/fresh")["status"] == "discovered"
@@ -123,7 +124,7 @@ def test_gated_removed_and_renamed_are_flagged(db, hub, cfg):
 
     # gating lifted, model back: the flags clear
     hub.update(BGE, touch=False, gated=False)
-    hub.add(__import__("fake_hub").make_model(CLIP, pipeline_tag="zero-shot-image-classification",
+    hub.add(make_model(CLIP, pipeline_tag="zero-shot-image-classification",
                                               parameters=151_277_313))
     s = sync.run(cfg, db=db, endpoint=hub.url)
     assert {(f.model_id, f.flag) for f in s.flags if f.new is None} == {(BGE, "gated"), (CLIP, "removed")}
