@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from embedwise.errors import BadInput
+from embedwise.yamlnodes import line_of
 
 Task = Literal["semantic_search", "rag", "question_answering", "classification", "clustering", "recommendation",
                "deduplication", "reranking", "code_search", "cross_modal_search"]
@@ -177,63 +178,21 @@ def load_requirements(path: str | Path) -> Requirements:
 def parse_requirements(text: str, where: str = "<requirements>") -> Requirements:
     import yaml
 
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BadInput(f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
-                       f"{where}:{mark.line + 1}" if mark else where) from None
+    from embedwise.yamlnodes import compose, construct, reject_duplicate_keys
+
+    root = compose(text, where)
     if root is None:
         data: Any = {}
     else:
         if not isinstance(root, yaml.MappingNode):
             raise BadInput("expected a mapping of sections (task, data, deployment, budget, license, constraints)",
                            f"{where}:{root.start_mark.line + 1}")
-        _reject_duplicate_keys(root, where)
-        loader = yaml.SafeLoader("")
-        try:
-            data = loader.construct_object(root, deep=True)
-        finally:
-            loader.dispose()
+        reject_duplicate_keys(root, where)
+        data = construct(root)
     try:
         return Requirements.model_validate(data)
     except ValidationError as exc:
         raise BadInput(describe_errors(exc, root, where)) from None
-
-
-def _reject_duplicate_keys(node: Any, where: str) -> None:
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key, value in node.value:
-            if key.value in seen:
-                raise BadInput(f"field {key.value!r} is given twice", f"{where}:{key.start_mark.line + 1}")
-            seen.add(key.value)
-            _reject_duplicate_keys(value, where)
-
-
-def _line_of(node: Any, loc: tuple) -> int | None:
-    import yaml
-
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    current = node
-    for part in loc:
-        nxt = None
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                if key.value == part:
-                    nxt, line = value, key.start_mark.line + 1
-                    break
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and part < len(current.value):
-            nxt = current.value[part]
-            line = nxt.start_mark.line + 1
-        if nxt is None:
-            break
-        current = nxt
-    return line
 
 
 def describe_errors(exc: ValidationError, root: Any = None, where: str | None = None) -> str:
@@ -247,7 +206,7 @@ def describe_errors(exc: ValidationError, root: Any = None, where: str | None = 
             parent = _model_at(loc[:-1])
             allowed = ", ".join(parent.model_fields) if parent else ""
             msg = f"unknown field {loc[-1]!r}" + (f" (allowed here: {allowed})" if allowed else "")
-        line = _line_of(root, loc) if root is not None else None
+        line = line_of(root, loc) if root is not None else None
         prefix = f"{where}:{line}: " if where and line else (f"{where}: " if where else "")
         lines.append(f"{prefix}{field}: {msg}")
     return "invalid requirements\n  " + "\n  ".join(lines)

@@ -161,12 +161,9 @@ def _check_derived(rules: list[Rule]) -> None:
 def parse_rule_text(text: str, where: str = "<rules>") -> list[Rule]:
     import yaml
 
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RuleFileError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
-                            f"{where}:{mark.line + 1}" if mark else where) from None
+    from embedwise.yamlnodes import compose, construct
+
+    root = compose(text, where, RuleFileError)
     if not isinstance(root, yaml.MappingNode):
         raise RuleFileError("expected a mapping with a 'rules' list", where)
     rules_node = None
@@ -186,11 +183,7 @@ def parse_rule_text(text: str, where: str = "<rules>") -> list[Rule]:
         dup = {k for k in keys if keys.count(k) > 1}
         if dup:
             raise RuleFileError(f"key {sorted(dup)[0]!r} is given twice", at)
-        loader = yaml.SafeLoader("")
-        try:
-            data = loader.construct_object(node, deep=True)
-        finally:
-            loader.dispose()
+        data = construct(node)
         lines = {k.value: f"{where}:{k.start_mark.line + 1}" for k, _ in node.value}
         out.append(_parse_rule(data, at, lines))
     return out

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from embedwise.errors import CuratedDataError
 from embedwise.kb.schema import ModelRecord
+from embedwise.yamlnodes import compose, construct, line_of, reject_duplicate_keys
 
 
 def default_curated_dir() -> Path:
@@ -50,20 +51,15 @@ def _load_file(path: Path) -> list[tuple[ModelRecord, str]]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CuratedDataError(f"not UTF-8 ({exc.reason} at byte {exc.start})", str(path)) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise CuratedDataError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where) from None
+    root = compose(text, str(path), CuratedDataError)
     models_node = _models_node(root, path)
     out = []
     for item in models_node.value:
         where = f"{path}:{item.start_mark.line + 1}"
         if not isinstance(item, yaml.MappingNode):
             raise CuratedDataError("each entry under 'models' must be a mapping of fields", where)
-        _reject_duplicate_keys(item, path)
-        data = _construct(item)
+        reject_duplicate_keys(item, str(path), CuratedDataError)
+        data = construct(item)
         try:
             record = ModelRecord.model_validate(data)
         except ValidationError as exc:
@@ -82,50 +78,13 @@ def _models_node(root: yaml.Node | None, path: Path) -> yaml.SequenceNode:
     raise CuratedDataError("expected a top-level mapping with a 'models' list", str(path))
 
 
-def _reject_duplicate_keys(node: yaml.MappingNode, path: Path) -> None:
-    seen = set()
-    for key, _ in node.value:
-        if key.value in seen:
-            raise CuratedDataError(f"field {key.value!r} is given twice", f"{path}:{key.start_mark.line + 1}")
-        seen.add(key.value)
-
-
-def _construct(node: yaml.Node) -> object:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
-def _line_of(node: yaml.Node, loc: tuple) -> int:
-    """Follow a pydantic error location through the YAML nodes to the deepest line we can name."""
-    line = node.start_mark.line + 1
-    current = node
-    for part in loc:
-        nxt = None
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                if key.value == part or (isinstance(part, str) and part in str(key.value).split(", ")):
-                    nxt = value
-                    line = key.start_mark.line + 1
-                    break
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and part < len(current.value):
-            nxt = current.value[part]
-            line = nxt.start_mark.line + 1
-        if nxt is None:
-            break
-        current = nxt
-    return line
-
-
 def _describe(exc: ValidationError, node: yaml.MappingNode, path: Path, data: object) -> str:
     model_id = data.get("id", "?") if isinstance(data, dict) else "?"
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         field = ".".join(str(p) for p in loc) or "(record)"
-        line = _line_of(node, loc)
+        line = line_of(node, loc)
         message = err["msg"].removeprefix("Value error, ")
         lines.append(f"{path}:{line}: model {model_id!r}, field {field!r}: {message}")
     return "invalid curated record\n  " + "\n  ".join(lines)
