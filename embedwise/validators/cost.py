@@ -42,8 +42,8 @@ def estimate_cost(encoder: Any, *, corpus_tokens: int, corpus_texts: int, mean_q
     if encoder.kind == "api":
         out["price_per_million_tokens"] = price
         if price is not None:
-            out["corpus_usd"] = round(corpus_tokens / 1e6 * price, 4)
-            out["monthly_queries_usd"] = round(monthly_tokens / 1e6 * price, 4)
+            out["corpus_usd"] = round(corpus_tokens / 1e6 * price, 6)
+            out["monthly_queries_usd"] = round(monthly_tokens / 1e6 * price, 6)
         else:
             out["note"] = "no price in the knowledge base for this API model: token counts only"
         stats = getattr(encoder, "stats", None)

@@ -505,6 +505,10 @@ class BM25Encoder(BaseEncoder):
 # --- OpenAI-compatible HTTP APIs --------------------------------------------------------------------------------------
 
 DEFAULT_API_BASE = "https://api.openai.com/v1"
+# Providers whose own endpoint speaks the OpenAI embeddings protocol (the owner part of the knowledge-base id).
+PROVIDER_ENDPOINTS = {"openai": DEFAULT_API_BASE, "mistral": "https://api.mistral.ai/v1",
+                      "voyage": "https://api.voyageai.com/v1", "jina": "https://api.jina.ai/v1",
+                      "jinaai": "https://api.jina.ai/v1"}
 
 
 @dataclass
@@ -533,7 +537,7 @@ class APIEncoder(BaseEncoder):
     RETRY_STATUSES = {408, 409, 425, 429}
 
     def __init__(self, name: str, api_model: str, *, record: Any = None, base_url: str | None = None,
-                 api_key_env: str | None = None, batch_size: int = 64, max_retries: int = 6,
+                 provider: str | None = None, api_key_env: str | None = None, batch_size: int = 64, max_retries: int = 6,
                  backoff_base: float = 0.5, backoff_cap: float = 30.0, max_retry_after: float = 120.0,
                  timeout: float = 60.0, price_per_million_tokens: float | None = None,
                  sleep: Callable[[float], None] = time.sleep, max_chars_per_request: int = 400_000):
@@ -542,8 +546,14 @@ class APIEncoder(BaseEncoder):
         self.api_model = api_model
         self.record = record
         self.model_id = record.id if record is not None else None
-        self.base_url = (base_url or os.environ.get("EMBEDWISE_API_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
-                         or DEFAULT_API_BASE).rstrip("/")
+        if provider is None and record is not None:
+            provider = record.id.split("/", 1)[0].lower()
+        self.provider = provider
+        openai_like = provider in (None, "openai")
+        chosen = (base_url or os.environ.get("EMBEDWISE_API_BASE_URL")
+                  or (os.environ.get("OPENAI_BASE_URL") if openai_like else None)
+                  or PROVIDER_ENDPOINTS.get(provider or "openai"))
+        self.base_url = chosen.rstrip("/") if chosen else None
         self._key_env = api_key_env
         self.batch_size = batch_size
         self.max_retries = max_retries
@@ -557,13 +567,22 @@ class APIEncoder(BaseEncoder):
         self.max_tokens = record.max_tokens if record is not None else None
         self.price_per_million_tokens = price_per_million_tokens if price_per_million_tokens is not None else (
             record.price_per_million_tokens if record is not None else None)
-        self.revision = f"api:{self.base_url}:{api_model}"
+        self.revision = f"api:{self.base_url or provider}:{api_model}"
         self._client: Any = None
         self._rng = random.Random(0)
         self.empty_inputs_replaced = 0
 
+    def _key_variables(self) -> list[str]:
+        names = [self._key_env] if self._key_env else []
+        names.append("EMBEDWISE_API_KEY")
+        if self.provider and self.provider != "openai":
+            names.append(f"{self.provider.upper().replace('-', '_')}_API_KEY")
+        if self.provider in (None, "openai") or not self.provider:
+            names.append("OPENAI_API_KEY")
+        return names
+
     def _api_key(self) -> str | None:
-        for var in ([self._key_env] if self._key_env else []) + ["EMBEDWISE_API_KEY", "OPENAI_API_KEY"]:
+        for var in self._key_variables():
             value = os.environ.get(var)
             if value:
                 return value
@@ -576,9 +595,12 @@ class APIEncoder(BaseEncoder):
     def _load(self) -> None:
         import httpx
 
+        if self.base_url is None:
+            raise ModelRunError(f"{self.name}: {self.provider}'s API does not speak the OpenAI embeddings protocol; "
+                                "set EMBEDWISE_API_BASE_URL to an OpenAI-compatible gateway for it (and EMBEDWISE_API_KEY)")
         key = self._api_key()
-        if not key and self.base_url == DEFAULT_API_BASE:
-            raise ModelRunError(f"{self.name}: no API key; set EMBEDWISE_API_KEY (or OPENAI_API_KEY) in the environment")
+        if not key and self.base_url in PROVIDER_ENDPOINTS.values():
+            raise ModelRunError(f"{self.name}: no API key; set {' or '.join(self._key_variables())} in the environment")
         headers = {"Content-Type": "application/json"}
         if key:
             headers["Authorization"] = f"Bearer {key}"
@@ -617,7 +639,7 @@ class APIEncoder(BaseEncoder):
     def _request(self, texts: list[str]) -> tuple[np.ndarray, int | None]:
         import httpx
 
-        payload = {"model": self.api_model, "input": texts, "encoding_format": "float"}
+        payload = {"model": self.api_model, "input": texts}
         last_error = "no attempt made"
         for attempt in range(self.max_retries + 1):
             if attempt:

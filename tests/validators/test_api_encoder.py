@@ -139,3 +139,26 @@ def test_failed_api_model_does_not_stop_the_others(tmp_path, beir_dir, kb):
     api, bm25 = report.run("api:missing-model"), report.run("bm25")
     assert api.status == "failed" and "HTTP 400" in api.error and SECRET not in api.error
     assert bm25.status == "ok" and bm25.metrics["ndcg_at_10"] > 0
+
+
+def test_kb_api_models_resolve_provider_endpoint_key_and_price(kb, monkeypatch):
+    voyage = make_encoder(next(r["id"] for r in kb.query("SELECT id FROM models WHERE id LIKE 'voyage/%' AND hosting='api'")), db=kb)
+    assert isinstance(voyage, APIEncoder) and voyage.base_url == "https://api.voyageai.com/v1"
+    assert "VOYAGE_API_KEY" in voyage._key_variables()
+    cohere = make_encoder("cohere/embed-english-v3.0", db=kb)
+    with pytest.raises(ModelRunError, match="EMBEDWISE_API_BASE_URL"):
+        cohere.load()
+    openai = make_encoder("openai/text-embedding-3-small", db=kb)
+    assert openai.api_model == "text-embedding-3-small" and openai.price_per_million_tokens > 0
+
+
+def test_kb_api_model_through_a_gateway(kb, beir_dir, tmp_path, monkeypatch):
+    with FakeOpenAI() as server:
+        monkeypatch.setenv("EMBEDWISE_API_BASE_URL", server.base_url)
+        report = validate(beir_dir, models=["openai/text-embedding-3-small"], db=kb, out=tmp_path / "o",
+                          measure_speed=False, measure_robustness=False, include_bm25=False)
+        assert server.requests[-1]["body"]["model"] == "text-embedding-3-small"
+    run = report.runs[0]
+    assert run.status == "ok" and run.model_id == "openai/text-embedding-3-small"
+    assert run.cost["price_per_million_tokens"] > 0 and run.cost["corpus_usd"] > 0
+    assert run.cost["monthly_queries_usd"] > 0

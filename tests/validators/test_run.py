@@ -130,6 +130,12 @@ def test_real_minilm_on_small_retrieval(beir_dir, tmp_path, kb):
                       measure_speed=False, measure_robustness=False)
     run = report.runs[0]
     assert run.status == "ok" and run.metrics["ndcg_at_10"] > 0.9 and run.info["dimension"] == 384
+    assert run.model_id == "sentence-transformers/all-MiniLM-L6-v2"  # the knowledge-base record was found
+    # `embedwise kb show` lists the measured run beside the published scores
+    from embedwise.kb.commands import show_data
+
+    runs = show_data("sentence-transformers/all-MiniLM-L6-v2")["runs"]
+    assert runs and runs[0]["run_id"] == report.run_id and runs[0]["metrics"]["ndcg_at_10"] == run.metrics["ndcg_at_10"]
 
 
 def test_no_models_is_bad_input(beir_dir):

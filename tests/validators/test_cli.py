@@ -1,0 +1,86 @@
+"""`embedwise validate` as a user runs it: JSON on standard output, errors with file:line and exit code 2,
+the shortlist of a requirements file as the models."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXE = [sys.executable, "-m", "embedwise.cli"]
+
+
+@pytest.fixture
+def env(kb_file, embedwise_home):
+    shutil.copy(kb_file, Path(embedwise_home) / "kb.sqlite")
+    return {**os.environ, "EMBEDWISE_HOME": str(embedwise_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "COLUMNS": "120"}
+
+
+def run(args, env, timeout=300):
+    return subprocess.run(EXE + args, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_json_on_stdout_and_files(beir_dir, tmp_path, env):
+    out = tmp_path / "out"
+    proc = run(["validate", "--data", str(beir_dir), "--models", "bm25", "--out", str(out), "--json", "--no-speed"], env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    (entry,) = data["runs"]
+    assert {"model", "status", "metrics", "speed", "robustness", "cost"} <= set(entry)
+    assert entry["model"] == "bm25" and entry["status"] == "ok" and "ndcg_at_10" in entry["metrics"]
+    assert json.loads((out / "report.json").read_text())["run_id"] == data["run_id"]
+    assert (out / "report.html").exists() and (out / "report.md").exists()
+    # the run is in the knowledge base, where `kb show` can list it
+    import sqlite3
+
+    conn = sqlite3.connect(Path(env["EMBEDWISE_HOME"]) / "kb.sqlite")
+    assert conn.execute("SELECT count(*) FROM runs WHERE run_id = ?", (data["run_id"],)).fetchone()[0] == 1
+
+
+def test_terminal_summary(beir_dir, tmp_path, env):
+    proc = run(["validate", "--data", str(beir_dir), "--models", "bm25", "--out", str(tmp_path / "o"), "--no-speed"],
+               env)
+    assert proc.returncode == 0, proc.stderr
+    assert "ndcg_at_10" in proc.stdout and "bm25" in proc.stdout and "report.html" in proc.stdout
+
+
+def test_bad_data_exits_2_with_file_and_line(tmp_path, env):
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_text('{"_id": "d1", "text": "x"}\n')
+    (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "x"}\n')
+    (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td2\t1\n")
+    proc = run(["validate", "--data", str(folder), "--models", "bm25"], env)
+    assert proc.returncode == 2
+    assert f"{folder / 'qrels.tsv'}:2" in proc.stderr and "'d2'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_usage_errors_exit_2(beir_dir, env):
+    proc = run(["validate", "--data", str(beir_dir), "--top", "2"], env)
+    assert proc.returncode == 2 and "--requirements" in proc.stderr
+    proc = run(["validate", "--data", str(beir_dir)], env)
+    assert proc.returncode == 2 and "--models" in proc.stderr
+    proc = run(["validate", "--data", str(beir_dir), "--models", "bm25", "--task", "ranking"], env)
+    assert proc.returncode == 2 and "unknown task" in proc.stderr
+
+
+def test_requirements_shortlist_supplies_the_models(beir_dir, tmp_path, env):
+    req = tmp_path / "req.yaml"
+    req.write_text("task: semantic_search\ndeployment:\n  hosting: self_host\n  hardware: cpu\n"
+                   "constraints:\n  max_parameters: 50M\n")
+    proc = run(["validate", "--data", str(beir_dir), "--requirements", str(req), "--top", "2", "--json",
+                "--no-speed", "--no-robustness", "--out", str(tmp_path / "o")], env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["shortlist"] and len(data["runs"]) == 3
+    assert [r["model"] for r in data["runs"][:2]] == data["shortlist"][:2] and data["runs"][2]["model"] == "bm25"
+    # offline, the shortlisted weights cannot be fetched: each is reported as failed, the baseline still runs
+    for r in data["runs"][:2]:
+        assert r["status"] in ("ok", "failed") and (r["status"] == "ok" or r["error"])
+    assert data["runs"][2]["status"] == "ok"
+    assert data["settings"]["queries_per_month"] == 10_000 * 30
