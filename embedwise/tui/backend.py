@@ -287,7 +287,11 @@ class RunRow:
 
     @property
     def main_metric(self) -> tuple[str, float] | None:
-        for name in MAIN_METRICS:
+        return self.metric()
+
+    def metric(self, preferred: tuple[str, ...] = ()) -> tuple[str, float] | None:
+        """The first of the user's preferred metrics that this run measured, else the task's main metric."""
+        for name in (*preferred, *MAIN_METRICS):
             value = self.metrics.get(name)
             if isinstance(value, (int, float)):
                 return name, float(value)

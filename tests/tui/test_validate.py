@@ -83,9 +83,10 @@ async def test_validation_run_with_progress_results_and_chart(tiny_model, retrie
         await pilot.pause()
         assert screen.query_one(TabbedContent).active == "setup"
         data_input.value = str(retrieval_set)
-        screen.query_one("#v-extra", Input).value = str(tiny_model)
+        missing = str(retrieval_set.parent / "no-such-model")
+        screen.query_one("#v-extra", Input).value = f"{tiny_model}, {missing}"
         await pilot.pause()
-        assert screen.selected_models() == [str(tiny_model)]
+        assert screen.selected_models() == [str(tiny_model), missing]
         await pilot.click("#v-run")
         await pilot.pause()
         assert screen.query_one(TabbedContent).active == "progress"
@@ -103,7 +104,11 @@ async def test_validation_run_with_progress_results_and_chart(tiny_model, retrie
         table = screen.query_one("#results-table", DataTable)
         assert table.row_count == len(view.runs)
         assert view.report_path and os.path.exists(view.report_path)
-        assert view.report_path in plain(screen.query_one("#report-path", Static))
+        report_text = plain(screen.query_one("#report-path", Static))
+        assert view.report_path in report_text
+        # a model that cannot load is reported as failed with its error; the others went on
+        assert runs[missing].status == "failed" and runs[missing].error
+        assert "✗" in report_text and "no-such-model" in report_text
         chart = screen.query_one("#quality-latency")
         assert len(chart.points) == len([r for r in view.runs if r.status == "ok"])
         assert app.last_validation is view

@@ -222,8 +222,10 @@ class ValidateScreen(Screen):
         table = self.query_one("#results-table", DataTable)
         table.clear()
         points = []
+        # the metrics the user said matter (evaluation step) come first when the run measured them
+        preferred = tuple(state.get(self.app.answers, "evaluation.metrics") or ())
         for run in view.runs:
-            main = run.main_metric
+            main = run.metric(preferred)
             p95 = run.latency_p95_ms
             table.add_row(short_name(run.model), run.status, main[0] if main else "", _num(main[1]) if main else "",
                           _num(p95, 1), _num(run.throughput, 0))
@@ -245,7 +247,7 @@ class ValidateScreen(Screen):
         if others:
             lines.append("[dim]also: " + escape(", ".join(others)) + "[/]")
         self.query_one("#report-path", Static).update("\n".join(lines))
-        metric = next((r.main_metric[0] for r in view.runs if r.main_metric), "quality")
+        metric = next((r.metric(preferred)[0] for r in view.runs if r.metric(preferred)), "quality")
         self.query_one("#quality-latency", ScatterChart).set_points(points, "latency p95 ms (lower is better)",
                                                                    f"{metric} (higher is better)")
         note = self.query_one("#progress-note", Static)
