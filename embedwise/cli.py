@@ -166,7 +166,8 @@ def sync_command(
 ) -> None:
     """Refresh hub facts (downloads, licence, gating, ...) and discover new models; curated facts are never changed.
 
-    Token from HF_TOKEN. Exits 1 when the run failed or skipped answers (see the summary and the log).
+    Token from HF_TOKEN. A lock keeps two syncs from overlapping. Exits 1 when the run failed or skipped answers
+    (see the summary and the log); docs/sync.md shows how to run it nightly.
     """
     from embedwise.kb import sync
 

@@ -87,7 +87,7 @@ class ResilientTransport(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         # Callers (huggingface_hub) pass timeout=None, which means "no timeout": impose ours.
         request.extensions = {**request.extensions, "timeout": httpx2.Timeout(self.timeout).as_dict()}
-        url = redact_url(str(request.url))
+        url = redact_url(str(request.url.copy_with(query=None))) + ("?..." if request.url.query else "")
         if self.origin is not None and _origin(request.url) != self.origin:
             self.refused.append(url)
             log.info("refused a request outside the sync endpoint: %s", url)

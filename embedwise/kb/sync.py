@@ -113,6 +113,11 @@ def config_path() -> Path:
     return paths.home() / CONFIG_FILE
 
 
+def lock_path() -> Path:
+    """The file lock a sync holds while it runs (filelock.FileLock); `kb build` can take it too."""
+    return paths.home() / LOCK_FILE
+
+
 def load_config(path: Path | None = None) -> SyncConfig:
     """The configuration from `<home>/sync.toml` (all keys optional), or the defaults."""
     path = Path(path) if path else config_path()
@@ -493,8 +498,6 @@ class _Run:
     def _refresh_tracked(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        from embedwise.kb.hub_client import HubUnavailable
-
         stale_before = (self.now - dt.timedelta(days=self.config.refresh_stale_days)).isoformat(timespec="seconds")
         curated, stale = [], []
         for mid, row in self.models.items():
@@ -526,11 +529,8 @@ class _Run:
                         self.by_hf.setdefault(facts.hf_id.lower(), mid)
                         self._refresh(mid, facts)
                 self._flush()
-        except HubUnavailable:
+        finally:  # on a failure or an interrupt, requests not started are dropped
             pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        finally:
-            pool.shutdown(wait=True)
 
     def _fetch(self, mid: str) -> tuple[str, Any, str | None, str | None]:
         """(model_id, facts, removed reason, error) for one model; runs in a worker thread, never touches the DB."""
@@ -916,7 +916,7 @@ def command(endpoint: str | None = None, nightly: bool = False, discover: bool |
     old_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    lock = FileLock(str(paths.home() / LOCK_FILE))
+    lock = FileLock(str(lock_path()))
     old_term = None
     try:
         try:
