@@ -175,9 +175,14 @@ class EmbedwiseApp(App):
         self.push_screen(KnowledgeBaseScreen())
 
     def action_validate(self) -> None:
+        """The validate screen stays installed: a run goes on (and its results stay) while you look elsewhere."""
         from embedwise.tui.screens.validate import ValidateScreen
 
-        self.push_screen(ValidateScreen())
+        if isinstance(self.screen, ValidateScreen):
+            return
+        if not self.is_screen_installed("validate"):
+            self.install_screen(ValidateScreen(), name="validate")
+        self.push_screen("validate")
 
     def action_help(self) -> None:
         from embedwise.tui.screens.help import HelpScreen

@@ -90,7 +90,16 @@ async def test_validation_run_with_progress_results_and_chart(tiny_model, retrie
         await pilot.click("#v-run")
         await pilot.pause()
         assert screen.query_one(TabbedContent).active == "progress"
-        await wait_for(pilot, lambda: screen.view is not None, timeout=600)
+        await pilot.press("escape")  # look elsewhere while it runs: the UI stays live
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TaskStep"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DataStep"
+        await wait_for(pilot, lambda: app.last_validation is not None, timeout=600)
+        await pilot.press("f5")  # the same screen, with the results
+        await pilot.pause()
+        assert app.screen is screen and screen.view is app.last_validation
 
         assert screen.query_one(TabbedContent).active == "results"
         assert screen.bars, "progress bars were shown"

@@ -50,7 +50,7 @@ class KnowledgeBaseScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "knowledge base"
         table = self.query_one("#kb-table", DataTable)
-        for label, key, width in (("model", "id", 34), ("kind", "kind", 6), ("host", "hosting", 9),
+        for label, key, width in (("model", "id", 33), ("kind", "kind", 6), ("host", "hosting", 9),
                                   ("params", "params", 6), ("dims", "dims", 5), ("MTEB", "mteb", 5)):
             table.add_column(label, key=key, width=width)
         self.query_one("#kb-query", Input).focus()

@@ -96,6 +96,7 @@ class ValidateScreen(Screen):
 
     def _model_options(self) -> list[tuple[str, str, bool]]:
         app = self.app
+        self._options_from = (id(app.shortlist), tuple(app.picked))
         options: list[tuple[str, str, bool]] = []
         top = int(state.get(app.answers, "evaluation.top") or 3)
         candidates = app.shortlist.candidates[:10] if app.shortlist else []
@@ -106,6 +107,24 @@ class ValidateScreen(Screen):
             if mid not in {o[1] for o in options}:
                 options.append((mid, mid, True))
         return options
+
+    def on_screen_resume(self) -> None:
+        """Back on this screen (it stays installed, so a run goes on while you look elsewhere): follow a new
+        shortlist or new picks unless a run is going."""
+        if self.running:
+            return
+        data_input = self.query_one("#v-data", Input)
+        if not data_input.value and state.get(self.app.answers, "evaluation.data_path"):
+            data_input.value = state.get(self.app.answers, "evaluation.data_path")
+        if getattr(self, "_options_from", None) == (id(self.app.shortlist), tuple(self.app.picked)):
+            return
+        models = self.query_one("#v-models", SelectionList)
+        models.clear_options()
+        models.add_options(self._model_options())
+
+    @property
+    def running(self) -> bool:
+        return any(w.is_running for w in self.workers if w.group == "validate")
 
     def on_mount(self) -> None:
         self.sub_title = "validate on your data"
@@ -177,10 +196,19 @@ class ValidateScreen(Screen):
         await holder.mount(Static(f"Validating {len(models)} model{'s' if len(models) > 1 else ''} on "
                                   f"[b]{escape(data)}[/b] (loading models may take a while)…", id="progress-note"))
 
+        last: dict[str, float] = {}
+
         def progress(stage: str, done: int, total: int) -> None:
+            # called from the validators' thread: forward at most ~10 updates a second per stage
+            import time
+
+            now = time.monotonic()
+            if 0 < done < total and now - last.get(stage, 0.0) < 0.1:
+                return
+            last[stage] = now
             try:
                 self.app.call_from_thread(self._progress, str(stage), int(done), int(total))
-            except RuntimeError:  # the app is closing
+            except Exception:  # noqa: BLE001 - the app is closing; the run must not fail for a progress bar
                 pass
 
         try:
@@ -197,6 +225,8 @@ class ValidateScreen(Screen):
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         """One bar per model (its current stage beside it), one for the data, one for the models overall."""
+        if not self.is_attached:
+            return
         key, _, what = stage.partition(": ")
         bar = self.bars.get(key)
         holder = self.query_one("#progress-bars", VerticalScroll)
