@@ -80,11 +80,11 @@ def show_data(model_id: str) -> dict:
         for key in ("metrics", "speed", "robustness", "cost"):
             run[key] = json.loads(run[key]) if run.get(key) else None
     data["runs"] = runs
-    hub = db["hub_facts"].rows_where("model_id = ?", [model_id])
-    data["hub"] = next(iter(hub), None)
-    data["conflicts"] = list(db.query("SELECT field, curated, hub, at, run_id FROM conflicts "
-                                      "WHERE model_id = ? AND coalesce(resolved, 0) = 0", [model_id]))
-    data["flags"] = json.loads(data["hub"]["flags"]) if data["hub"] and data["hub"].get("flags") else []
+    from embedwise.kb import sync
+
+    data["hub"] = sync.hub_facts_for(db, model_id)
+    data["conflicts"] = sync.conflicts_for(db, model_id)
+    data["flags"] = sync.flags_for(db, model_id)
     return data
 
 
@@ -119,7 +119,7 @@ def show(model_id: str, json_out: bool) -> dict:
     if data["flags"] or data["conflicts"]:
         console.print("[bold red]hub changes to review[/]")
         for flag in data["flags"]:
-            console.print(f"  • {flag}")
+            console.print(f"  • {flag['text']}")
         for c in data["conflicts"]:
             console.print(f"  • {c['field']}: curated {c['curated']!r}, hub says {c['hub']!r} ({c['at']})")
     if data["runs"]:

@@ -51,6 +51,7 @@ MODEL_COLUMNS = {
 }
 
 # Tables whose rows are not derived from the curated files: every rebuild carries them over.
+SYNC_LOCK_FILE = "sync.lock"  # the lock `embedwise sync` holds (kb/sync.py), in the same folder as the KB
 PRESERVED_TABLES = ("runs", "sync_runs", "history", "conflicts", "hub_facts", "sync_state")
 
 
@@ -96,10 +97,15 @@ def build(path: Path | None = None, curated_dir: Path | None = None) -> dict:
     path = Path(path) if path else paths.kb_path()
     records = load_curated(curated_dir)  # validates everything before any file is touched
     path.parent.mkdir(parents=True, exist_ok=True)
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
 
-    with FileLock(str(path) + ".lock", timeout=120):
-        return _build_locked(path, records, curated_dir)
+    # A sync writes into the live file; swapping the file under it would lose its writes. Wait for it, then build.
+    sync_lock = FileLock(str(path.parent / SYNC_LOCK_FILE))
+    try:
+        with FileLock(str(path) + ".lock", timeout=120), sync_lock.acquire(timeout=120):
+            return _build_locked(path, records, curated_dir)
+    except Timeout:
+        raise CuratedDataError(f"another build or a sync holds {path}: try again when it has finished") from None
 
 
 def _build_locked(path: Path, records: list[ModelRecord], curated_dir: Path | None) -> dict:
@@ -209,26 +215,43 @@ def _mteb_value(scores: list[Score], benchmark: str, task_type: str) -> float | 
     return None
 
 
-def write_records(db: sqlite_utils.Database, records: Iterable[ModelRecord], replace: bool = True) -> None:
-    """Insert or replace records with their scores, sources, languages and domains, in one transaction."""
+def write_records(db: sqlite_utils.Database, records: Iterable[ModelRecord]) -> None:
+    """Insert or replace records with their scores, sources, languages and domains, in one transaction.
+
+    Plain executemany rather than sqlite-utils' insert_all, which commits after each table: a crash halfway must
+    leave either the old rows or the new ones, and a caller's own transaction must not be committed under it.
+    """
     records = list(records)
-    with db.conn:
-        ids = [r.id for r in records]
+    rows = [record_to_row(r) for r in records]
+    columns = list(MODEL_COLUMNS)
+    conn = db.conn
+    savepoint = "write_records"
+    conn.execute(f"SAVEPOINT {savepoint}")
+    try:
+        ids = [(r.id,) for r in records]
         for table in ("scores", "sources", "model_languages", "model_domains"):
-            db.conn.executemany(f"DELETE FROM {table} WHERE model_id = ?", [(i,) for i in ids])
-        db["models"].insert_all((record_to_row(r) for r in records), pk="id", replace=replace, batch_size=500)
-        db["scores"].insert_all(
-            ({"model_id": r.id, **s.model_dump(), "comparable": int(s.comparable)} for r in records for s in r.scores),
-            batch_size=1000)
-        db["sources"].insert_all(
-            ({"model_id": r.id, "field": f, **s.model_dump(mode="json")} for r in records for f, s in r.sources.items()),
-            pk=("model_id", "field"), replace=True, batch_size=1000)
-        db["model_languages"].insert_all(
-            ({"model_id": r.id, "language": lang} for r in records for lang in r.languages),
-            pk=("model_id", "language"), replace=True, batch_size=1000)
-        db["model_domains"].insert_all(
-            ({"model_id": r.id, "domain": d} for r in records for d in r.domains),
-            pk=("model_id", "domain"), replace=True, batch_size=1000)
+            conn.executemany(f"DELETE FROM {table} WHERE model_id = ?", ids)
+        conn.executemany(
+            f"INSERT OR REPLACE INTO models ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            ([row.get(c) for c in columns] for row in rows))
+        conn.executemany(
+            "INSERT INTO scores (model_id, benchmark, task_type, task, metric, value, comparable, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ((r.id, s.benchmark, s.task_type, s.task, s.metric, s.value, int(s.comparable), s.source)
+             for r in records for s in r.scores))
+        conn.executemany(
+            "INSERT OR REPLACE INTO sources (model_id, field, ref, date, note) VALUES (?, ?, ?, ?, ?)",
+            ((r.id, f, s.ref, s.date.isoformat() if s.date else None, s.note)
+             for r in records for f, s in r.sources.items()))
+        conn.executemany("INSERT OR REPLACE INTO model_languages (model_id, language) VALUES (?, ?)",
+                         ((r.id, lang) for r in records for lang in r.languages))
+        conn.executemany("INSERT OR REPLACE INTO model_domains (model_id, domain) VALUES (?, ?)",
+                         ((r.id, d) for r in records for d in r.domains))
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {savepoint}")
+        conn.execute(f"RELEASE {savepoint}")
+        raise
+    conn.execute(f"RELEASE {savepoint}")
 
 
 def _carry_over(db: sqlite_utils.Database, old_path: Path) -> dict:
@@ -254,14 +277,17 @@ def _carry_over(db: sqlite_utils.Database, old_path: Path) -> dict:
                     db.execute(f"INSERT OR IGNORE INTO main.{table} ({tcols}) SELECT {tcols} FROM old.{table} "
                                "WHERE model_id IN (SELECT id FROM old.models WHERE status = 'discovered')")
             counts["discovered"] = db.execute("SELECT count(*) FROM main.models WHERE status='discovered'").fetchone()[0]
-            # Popularity is not curated: keep what the sync last read from the hub.
+            # Popularity changes daily: the figure the sync last read from the hub wins over a curated snapshot.
             db.execute("""UPDATE main.models SET
-                downloads = coalesce(downloads, (SELECT o.downloads FROM old.models o WHERE o.id = models.id)),
-                likes = coalesce(likes, (SELECT o.likes FROM old.models o WHERE o.id = models.id))
+                downloads = coalesce((SELECT o.downloads FROM old.models o WHERE o.id = models.id), downloads),
+                likes = coalesce((SELECT o.likes FROM old.models o WHERE o.id = models.id), likes)
                 WHERE status = 'curated'""")
-            db.execute("""INSERT OR IGNORE INTO main.sources (model_id, field, ref, date, note)
-                SELECT model_id, field, ref, date, note FROM old.sources
-                WHERE field IN ('downloads', 'likes') AND model_id IN (SELECT id FROM main.models)""")
+            db.execute("""INSERT OR REPLACE INTO main.sources (model_id, field, ref, date, note)
+                SELECT s.model_id, s.field, s.ref, s.date, s.note FROM old.sources s
+                JOIN old.models o ON o.id = s.model_id
+                WHERE s.field IN ('downloads', 'likes') AND o.status = 'curated'
+                  AND ((s.field = 'downloads' AND o.downloads IS NOT NULL) OR (s.field = 'likes' AND o.likes IS NOT NULL))
+                  AND s.model_id IN (SELECT id FROM main.models)""")
         db.conn.commit()
     except sqlite3.DatabaseError as exc:
         raise CuratedDataError(f"could not read the previous knowledge base {old_path}: {exc}") from None

@@ -43,12 +43,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from embedwise import paths
 from embedwise.errors import BadInput, SyncError
+from embedwise.kb.store import SYNC_LOCK_FILE
 
 log = logging.getLogger("embedwise.sync")
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 CONFIG_FILE = "sync.toml"
-LOCK_FILE = "sync.lock"
+LOCK_FILE = SYNC_LOCK_FILE  # one name, shared with kb.store.build
 LOG_FILE = "sync.log"
 
 # hub_facts columns that are facts (history rows `hub.<name>`); downloads/likes are tracked on `models`.
