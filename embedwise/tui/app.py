@@ -152,6 +152,11 @@ class EmbedwiseApp(App):
         except EmbedwiseError as exc:
             self.notify(str(exc), title="Cannot rank the models", severity="error", timeout=10)
             return
+        except Exception as exc:  # noqa: BLE001 - a bug in a rule file must not take the app down
+            self.log.error(exc)
+            self.notify(f"{type(exc).__name__}: {exc}", title="The rules engine failed", severity="error",
+                        timeout=15)
+            return
         finally:
             if summary and summary.is_attached:
                 summary.set_running(False)

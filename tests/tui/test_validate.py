@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from tui_helpers import plain
 from embedwise.tui.app import EmbedwiseApp

@@ -37,7 +37,6 @@ def fake_shortlist():
 
 async def _wait_for(pilot, condition, timeout: float = 30.0) -> None:
     """Let the app run until `condition()` holds (workers run in threads: poll, never sleep a fixed time)."""
-    import asyncio
     import time
 
     end = time.monotonic() + timeout

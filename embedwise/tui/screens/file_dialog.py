@@ -59,6 +59,9 @@ class FileDialog(ModalScreen[str | None]):
         except (EmbedwiseError, OSError, ValueError, ImportError) as exc:
             error.update(f"[red]✗ {escape(str(exc))}[/]")
             return
+        except Exception as exc:  # noqa: BLE001 - show it; the dialog stays
+            error.update(f"[red]✗ {escape(type(exc).__name__)}: {escape(str(exc))}[/]")
+            return
         self.dismiss(message)
 
     def action_cancel(self) -> None:

@@ -65,7 +65,7 @@ class KnowledgeBaseScreen(Screen):
 
     @work(exclusive=True, group="kb-query")
     async def run_query(self, expression: str) -> None:
-        from embedwise.errors import EmbedwiseError, QueryError
+        from embedwise.errors import QueryError
         from embedwise.tui import backend
 
         await asyncio.sleep(0.15)  # debounce typing: a newer keystroke cancels this worker
@@ -79,7 +79,7 @@ class KnowledgeBaseScreen(Screen):
             first = str(exc).splitlines()[0]
             status.update(f"[b red]✗ {escape(first)}[/]\n[red]{escape(exc.expression)}\n{pointer}[/]")
             return
-        except EmbedwiseError as exc:
+        except Exception as exc:  # noqa: BLE001 - EmbedwiseError and anything a broken KB raises
             query_input.add_class("-invalid")
             status.update(f"[b red]✗ {escape(str(exc))}[/]")
             return
@@ -138,12 +138,11 @@ class ModelDetailScreen(Screen):
 
     @work(exclusive=True)
     async def load(self) -> None:
-        from embedwise.errors import EmbedwiseError
         from embedwise.tui import backend
 
         try:
             data = await asyncio.to_thread(backend.kb_detail, self.model_id, self.app.kb_path)
-        except EmbedwiseError as exc:
+        except Exception as exc:  # noqa: BLE001 - NotFound, or a broken KB
             self.query_one("#detail-title", Static).update(f"[b red]✗ {escape(str(exc))}[/]")
             return
         title = f"[b]{escape(data['name'])}[/b] [dim]{escape(data['id'])}[/]"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
@@ -167,7 +168,9 @@ class SummaryStep(StepScreen):
         except ImportError:
             status.update("[dim]The rules engine is not installed: the answers cannot be checked yet.[/]")
         except EmbedwiseError as exc:
-            status.update(f"[b red]✗ {exc}[/]")
+            status.update(f"[b red]✗ {escape(str(exc))}[/]")
+        except Exception as exc:  # noqa: BLE001
+            status.update(f"[b red]✗ {escape(type(exc).__name__)}: {escape(str(exc))}[/]")
         else:
             status.update("[green]✓ The answers make a valid requirements file.[/] "
                           "[dim]Ctrl+S saves it; Ctrl+R ranks the models.[/]")

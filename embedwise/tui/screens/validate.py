@@ -186,7 +186,6 @@ class ValidateScreen(Screen):
 
     @work(exclusive=True, group="validate")
     async def run_validation(self, data: str, models: list[str], task: str) -> None:
-        from embedwise.errors import EmbedwiseError
         from embedwise.tui import backend
 
         self.query_one(TabbedContent).active = "progress"
@@ -215,7 +214,7 @@ class ValidateScreen(Screen):
             view = await asyncio.to_thread(backend.validate, data, models, progress, task,
                                            self.app.answers if self.app.shortlist else None,
                                            self.app.validate_options)
-        except (EmbedwiseError, ImportError, OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - bad data (BadInput), a missing package, a bug: show it
             self.query_one("#progress-note", Static).update(f"[b red]✗ {escape(str(exc))}[/]")
             self.query_one("#v-run", Button).disabled = False
             return
