@@ -172,9 +172,6 @@ class ShortlistScreen(Screen):
                        + "\n".join(f"• {escape(r)}" for r in c.reasons))
         else:
             self._show_excluded(found[1])
-            why_text = self.view.why(found[1].id)
-            if why_text:
-                why.update(excluded_detail(found[1]) + "\n\n" + escape(why_text))
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
