@@ -55,6 +55,7 @@ class BaseEncoder:
     def __init__(self) -> None:
         self._loaded = False
         self._lock = threading.Lock()
+        self._request_lock = threading.Lock()
         self.texts_encoded = 0
         self.tokens_encoded = 0
         self.notes: list[str] = []
@@ -169,10 +170,18 @@ class BaseEncoder:
             self.dimension = int(out.shape[1])
         return out, [int(t) if t is not None else 0 for t in tokens]
 
+    # Local models serve one request at a time (a model replica; fast tokenizers and stemmers are not thread-safe),
+    # so latency under concurrency includes the queueing. API requests run truly concurrently.
+    serialize_requests = True
+
     def query_once(self, text: str) -> None:
         """One single-text request, as a live query would be (no cache): the unit of the latency test."""
         self.load()
-        self._encode([text], self.prefix_for("query"), 1)
+        if self.serialize_requests:
+            with self._request_lock:
+                self._encode([text], self.prefix_for("query"), 1)
+        else:
+            self._encode([text], self.prefix_for("query"), 1)
 
     def encode_batch(self, texts: list[str], batch_size: int) -> None:
         """Uncached encoding of `texts` at `batch_size`: the unit of the throughput test."""
@@ -439,10 +448,11 @@ class BM25Encoder(BaseEncoder):
         return out
 
     def query_once(self, text: str) -> None:
-        if self.retriever is not None:
-            self.search([text], 10)
-        else:
-            self.embed([text])
+        with self._request_lock:
+            if self.retriever is not None:
+                self.search([text], 10)
+            else:
+                self.embed([text])
 
     def encode_batch(self, texts: list[str], batch_size: int) -> None:
         for start in range(0, len(texts), batch_size):
@@ -534,6 +544,7 @@ class APIEncoder(BaseEncoder):
     `api_key_env`); the key is sent in the Authorization header only, and never printed nor stored."""
 
     kind = "api"
+    serialize_requests = False
     RETRY_STATUSES = {408, 409, 425, 429}
 
     def __init__(self, name: str, api_model: str, *, record: Any = None, base_url: str | None = None,

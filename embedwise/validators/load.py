@@ -122,7 +122,8 @@ def measure_speed(encoder: Any, documents: Sequence[str], queries: Sequence[str]
     cfg = config or SpeedConfig()
     progress = progress or (lambda s, d, t: None)
     encoder.load()
-    docs = sample(documents, cfg.sample_texts, cfg.seed)
+    n_docs = min(cfg.sample_texts, 64) if encoder.kind == "api" else cfg.sample_texts  # API calls cost money
+    docs = sample(documents, n_docs, cfg.seed)
     qs = sample(queries or documents, max(cfg.requests_per_level, 1), cfg.seed + 1)
     steps = len(cfg.batch_sizes) + len(cfg.concurrency)
     done = 0
@@ -158,11 +159,18 @@ def measure_speed(encoder: Any, documents: Sequence[str], queries: Sequence[str]
         deadline = time.perf_counter() + cfg.max_seconds_per_step
         n_requests = max(cfg.requests_per_level, level)
 
+        errors: list[str] = []
+
         def one(text: str) -> None:
             if time.perf_counter() > deadline:
                 return
             start = time.perf_counter()
-            encoder.query_once(text)
+            try:
+                encoder.query_once(text)
+            except Exception as exc:  # counted, never fatal: the report says how many requests failed
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                return
             elapsed = time.perf_counter() - start
             with lock:
                 latencies.append(elapsed)
@@ -171,8 +179,11 @@ def measure_speed(encoder: Any, documents: Sequence[str], queries: Sequence[str]
         with ThreadPoolExecutor(max_workers=level) as pool:
             list(pool.map(one, [qs[i % len(qs)] for i in range(n_requests)]))
         wall = time.perf_counter() - t0
-        result["latency"].append({"concurrency": level, "requests": len(latencies),
-                                  "qps": round(len(latencies) / wall, 2) if wall else None, **percentiles(latencies)})
+        entry = {"concurrency": level, "requests": len(latencies), "errors": len(errors),
+                 "qps": round(len(latencies) / wall, 2) if wall else None, **percentiles(latencies)}
+        if errors:
+            entry["first_error"] = errors[0][:300]
+        result["latency"].append(entry)
         done += 1
         progress(stage, done, steps)
     best = max((t for t in result["throughput"] if t["docs_per_s"]), key=lambda t: t["docs_per_s"], default=None)
@@ -182,4 +193,5 @@ def measure_speed(encoder: Any, documents: Sequence[str], queries: Sequence[str]
     result["latency_p50_ms"] = single["p50_ms"] if single else None
     result["latency_p95_ms"] = single["p95_ms"] if single else None
     result["latency_p99_ms"] = single["p99_ms"] if single else None
+    result["serialized_requests"] = bool(getattr(encoder, "serialize_requests", True))
     return result

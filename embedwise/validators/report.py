@@ -69,7 +69,7 @@ def summary_rows(report: Report) -> list[dict[str, str]]:
         s, c = r.speed or {}, r.cost or {}
         rows.append({
             "model": r.model + (" (best)" if r.model == report.best else ""),
-            "status": r.status if r.status == "ok" else f"FAILED: {r.error}",
+            "status": r.status,
             main: fmt(r.metrics.get(main)) if r.status == "ok" else "–",
             "load s": fmt_num(s.get("load_seconds")),
             "docs/s": fmt_num(s.get("best_docs_per_s")),
@@ -90,6 +90,12 @@ def _cost_cell(c: dict) -> str:
             return f"corpus {fmt_usd(c['corpus_usd'])}, {fmt_usd(c.get('monthly_queries_usd'))}/month"
         return f"{c.get('corpus_tokens', 0):,} tokens (no price)"
     return c.get("hardware_class") or "–"
+
+
+def short_name(model: str, width: int = 22) -> str:
+    """A chart label: the last part of an id or path, cut to `width`."""
+    name = model.rstrip("/").split("/")[-1] or model
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def _secondary_metrics(report: Report) -> Sequence[str]:
@@ -203,6 +209,9 @@ def to_markdown(report: Report) -> str:
                                  [[t["batch_size"], t["texts"], fmt_num(t["docs_per_s"]), fmt_num(t["tokens_per_s"])]
                                   for t in s["throughput"]]))
         if s.get("latency"):
+            if s.get("serialized_requests"):
+                out.append("\nOne model replica serves the requests one at a time: latency at concurrency > 1 "
+                           "includes the wait in the queue.\n")
             out.append("\n")
             out.append(_md_table(["concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "qps"],
                                  [[lat["concurrency"], lat["requests"], fmt_num(lat["p50_ms"]), fmt_num(lat["p95_ms"]),
@@ -309,7 +318,14 @@ def svg_scatter(points: list[tuple[str, float, float]], x_label: str, y_label: s
         color = PALETTE[i % len(PALETTE)]
         parts.append(f'<circle cx="{px(xv):.1f}" cy="{py(yv):.1f}" r="6" fill="{color}"><title>{_esc(name)}: '
                      f'{yv:.4f} at {xv:.2f} ms</title></circle>')
-        parts.append(f'<text x="{px(xv) + 9:.1f}" y="{py(yv) - 8:.1f}" class="l">{_esc(name)}</text>')
+        label = short_name(name)
+        right = px(xv) > ml + pw * 0.6
+        anchor = "end" if right else "start"
+        lx = px(xv) - 9 if right else px(xv) + 9
+        ly = py(yv) - 8 - (i % 2) * 12
+        if ly < mt + 8:  # no room above the point: write below it
+            ly = py(yv) + 16 + (i % 2) * 12
+        parts.append(f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" class="l">{_esc(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -319,7 +335,10 @@ def svg_grouped_bars(groups: list[str], series: list[str], values: list[list[flo
     """values[g][s]: one group per model (or metric), one bar per series."""
     if not groups or not series:
         return ""
-    ml, mr, mt, mb = 56, 16, 36, 70
+    rotate = any(len(g) * 6.5 > (width - 72) / len(groups) for g in groups)
+    if rotate:
+        height += 50
+    ml, mr, mt, mb = 56, 16, 36, 70 + (50 if rotate else 0)
     flat = [v for row in values for v in row if v is not None]
     top = y_max or _nice_max(max(flat) if flat else 1.0)
     pw, ph = width - ml - mr, height - mt - mb
@@ -345,8 +364,12 @@ def svg_grouped_bars(groups: list[str], series: list[str], values: list[list[flo
             x = gx + s * bw
             parts.append(f'<rect x="{x:.1f}" y="{mt + ph - h:.1f}" width="{bw - 1:.1f}" height="{h:.1f}" '
                          f'fill="{PALETTE[s % len(PALETTE)]}"><title>{_esc(group)} · {_esc(name)}: {v:.4g}</title></rect>')
-        label = group if len(group) <= 28 else group[:26] + "…"
-        parts.append(f'<text x="{ml + g * gw + gw / 2:.1f}" y="{mt + ph + 16}" text-anchor="middle" class="l">{_esc(label)}</text>')
+        cx, cy = ml + g * gw + gw / 2, mt + ph + 14
+        if rotate:
+            parts.append(f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="end" class="l" '
+                         f'transform="rotate(-30 {cx:.1f} {cy:.1f})">{_esc(group)}</text>')
+        else:
+            parts.append(f'<text x="{cx:.1f}" y="{cy + 2:.1f}" text-anchor="middle" class="l">{_esc(group)}</text>')
     lx = ml
     for s, name in enumerate(series):
         parts.append(f'<rect x="{lx}" y="{height - 22}" width="10" height="10" fill="{PALETTE[s % len(PALETTE)]}"/>'
@@ -360,15 +383,16 @@ CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#111;padding:0 1rem}
 h1{font-size:1.5rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}table{border-collapse:collapse;margin:.5rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}th{background:#f5f5f5}
-td:first-child,th:first-child{text-align:left}.failed{color:#b91c1c}.synthetic{background:#fef3c7;border:1px solid #f59e0b;padding:.5rem 1rem}
+td:first-child,th:first-child,.summary td:nth-child(2){text-align:left}.failed{color:#b91c1c}.synthetic{background:#fef3c7;border:1px solid #f59e0b;padding:.5rem 1rem}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}svg{background:#fff;border:1px solid #eee}
 svg .t{font-size:14px;font-weight:600}svg .l{font-size:11px;fill:#333}svg .ax{stroke:#333}svg .grid{stroke:#eee}
 .muted{color:#666}
 """
 
 
-def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], row_class: Sequence[str] | None = None) -> str:
-    out = ["<table><thead><tr>", *[f"<th>{_esc(h)}</th>" for h in headers], "</tr></thead><tbody>"]
+def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], row_class: Sequence[str] | None = None,
+                table_class: str = "") -> str:
+    out = [f'<table class="{table_class}"><thead><tr>' if table_class else "<table><thead><tr>", *[f"<th>{_esc(h)}</th>" for h in headers], "</tr></thead><tbody>"]
     for i, row in enumerate(rows):
         cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>")
@@ -386,8 +410,8 @@ def charts(report: Report) -> list[str]:
         out.append(svg_scatter(pts, "single-query latency p50 (ms)", main, f"Quality vs latency ({main})"))
     metrics = [m for m in _secondary_metrics(report) if any(m in r.metrics for r in ok)]
     if ok and metrics:
-        out.append(svg_grouped_bars([r.model for r in ok], metrics, [[r.metrics.get(m) for m in metrics] for r in ok],
-                                    "Quality metrics", y_max=1.0))
+        out.append(svg_grouped_bars([short_name(r.model) for r in ok], metrics,
+                                    [[r.metrics.get(m) for m in metrics] for r in ok], "Quality metrics", y_max=1.0))
     lat_models = [r for r in ok if r.speed.get("latency")]
     if lat_models:
         levels = sorted({lat["concurrency"] for r in lat_models for lat in r.speed["latency"]})
@@ -396,17 +420,17 @@ def charts(report: Report) -> list[str]:
             by = {lat["concurrency"]: lat for lat in r.speed["latency"]}
             for c in levels:
                 if c in by:
-                    groups.append(f"{r.model} ×{c}")
+                    groups.append(f"{short_name(r.model, 16)} ×{c}")
                     values.append([by[c].get("p50_ms"), by[c].get("p95_ms"), by[c].get("p99_ms")])
         out.append(svg_grouped_bars(groups, ["p50", "p95", "p99"], values, "Latency percentiles by concurrency",
                                     y_label="ms", width=max(640, 70 * len(groups) + 80)))
-    tp_models = [r for r in ok if r.speed.get("throughput")]
+    tp_models = [r for r in ok if r.speed.get("throughput") and r.kind != "sparse"]  # BM25 only tokenizes
     if tp_models:
         sizes = sorted({t["batch_size"] for r in tp_models for t in r.speed["throughput"]})
         vals = [[next((t["docs_per_s"] for t in r.speed["throughput"] if t["batch_size"] == b), None) for b in sizes]
                 for r in tp_models]
-        out.append(svg_grouped_bars([r.model for r in tp_models], [f"batch {b}" for b in sizes], vals,
-                                    "Throughput (documents/s)", y_label="docs/s"))
+        out.append(svg_grouped_bars([short_name(r.model) for r in tp_models], [f"batch {b}" for b in sizes], vals,
+                                    "Throughput of the embedding models (documents/s)", y_label="docs/s"))
     return out
 
 
@@ -425,7 +449,11 @@ def to_html(report: Report) -> str:
     if rows:
         body.append("<h2>Summary</h2>")
         body.append(_html_table(list(rows[0].keys()), [list(r.values()) for r in rows],
-                                ["failed" if r.status != "ok" else "" for r in report.runs]))
+                                ["failed" if r.status != "ok" else "" for r in report.runs], "summary"))
+        failed_runs = [r for r in report.runs if r.status != "ok"]
+        if failed_runs:
+            body.append("<ul>" + "".join(f'<li class="failed"><b>{_esc(r.model)}</b> failed: {_esc(r.error)}</li>'
+                                         for r in failed_runs) + "</ul>")
     chart_svgs = charts(report)
     if chart_svgs:
         body.append('<h2>Charts</h2><div class="charts">' + "".join(chart_svgs) + "</div>")
@@ -458,6 +486,9 @@ def to_html(report: Report) -> str:
                                         [[t["batch_size"], t["texts"], fmt_num(t["docs_per_s"]), fmt_num(t["tokens_per_s"])]
                                          for t in s["throughput"]]))
             if s.get("latency"):
+                if s.get("serialized_requests"):
+                    body.append('<p class="muted">One model replica serves the requests one at a time: latency at '
+                                "concurrency &gt; 1 includes the wait in the queue.</p>")
                 body.append(_html_table(["concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "qps"],
                                         [[lat["concurrency"], lat["requests"], fmt_num(lat["p50_ms"]),
                                           fmt_num(lat["p95_ms"]), fmt_num(lat["p99_ms"]), fmt_num(lat["qps"])]
@@ -489,9 +520,8 @@ def to_html(report: Report) -> str:
               fmt_num(r.cost.get("memory_mb")), r.cost.get("hardware_class") or "–", fmt(r.cost.get("replicas_needed"))]
              for r in ok]))
     notes = report.notes + [f"{r.model}: {n}" for r in report.runs for n in r.notes] + list(ds.get("notes") or [])
-    failed = [f"{r.model}: {r.error}" for r in report.runs if r.status != "ok"]
-    if failed or notes:
-        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_esc(n)}</li>" for n in failed + notes) + "</ul>")
+    if notes:
+        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_esc(n)}</li>" for n in notes) + "</ul>")
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_esc(title)}</title>"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{CSS}</style></head>"
             f"<body>{''.join(body)}</body></html>\n")
