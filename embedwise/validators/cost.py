@@ -53,10 +53,14 @@ def estimate_cost(encoder: Any, *, corpus_tokens: int, corpus_texts: int, mean_q
     # Self-hosting: memory from the measurement, else the knowledge base, else the parameter count (fp32 + 20%).
     memory = None
     source = None
+    weights = getattr(encoder, "weights_mb", None)
     if speed and speed.get("gpu_peak_mb"):
         memory, source = speed["gpu_peak_mb"], "measured GPU peak"
-    elif speed and speed.get("rss_delta_mb") and speed["rss_delta_mb"] > 0:
+    elif speed and speed.get("rss_delta_mb") and speed["rss_delta_mb"] > (weights or 0):
         memory, source = speed["rss_delta_mb"], "measured RSS growth while loading and running"
+    elif weights:
+        # RSS growth understates a model loaded after others (freed memory is reused): weights + activations.
+        memory, source = weights * 1.5 + 100, "weights in memory x 1.5 + 100 MB (activations, runtime)"
     elif record is not None and getattr(record, "memory_mb", None):
         memory, source = record.memory_mb, "knowledge base"
     elif record is not None and getattr(record, "parameters", None):

@@ -256,6 +256,8 @@ class SentenceTransformerEncoder(BaseEncoder):
         self.max_tokens = record.max_tokens if record is not None else None
         self.price_per_million_tokens = None
         self.model: Any = None
+        self.weights_mb: float | None = None
+        self.parameters: int | None = None
         self.revision = revision or self._revision()
         if self.max_tokens is None:
             self.max_tokens = self._configured_max_tokens()
@@ -332,6 +334,11 @@ class SentenceTransformerEncoder(BaseEncoder):
         getdim = getattr(self.model, "get_embedding_dimension", None) or getattr(
             self.model, "get_sentence_embedding_dimension")
         self.dimension = getdim()
+        try:
+            self.weights_mb = round(sum(p.numel() * p.element_size() for p in self.model.parameters()) / 2**20, 1)
+            self.parameters = int(sum(p.numel() for p in self.model.parameters()))
+        except Exception:  # pragma: no cover - exotic modules
+            pass
         if self.revision is None:
             self.revision = self._revision()
 
@@ -360,7 +367,8 @@ class SentenceTransformerEncoder(BaseEncoder):
 
     def describe(self) -> dict:
         d = super().describe()
-        d.update({"source": self.source, "device": self.device, "trust_remote_code": self.trust_remote_code})
+        d.update({"source": self.source, "device": self.device, "trust_remote_code": self.trust_remote_code,
+                  "weights_mb": self.weights_mb, "parameters": self.parameters})
         return d
 
     def close(self) -> None:

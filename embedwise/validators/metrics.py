@@ -38,6 +38,7 @@ def dense_search(query_vecs: np.ndarray, doc_vecs: np.ndarray, query_ids: Sequen
     q = _normalise(np.asarray(query_vecs, dtype=np.float32))
     d = _normalise(np.asarray(doc_vecs, dtype=np.float32))
     k = min(top_k, d.shape[0])
+    chunk = max(1, min(chunk, 64_000_000 // max(d.shape[0], 1)))  # keep each similarity block under ~256 MB
     results: dict[str, dict[str, float]] = {}
     for start in range(0, q.shape[0], chunk):
         sims = q[start:start + chunk] @ d.T
