@@ -128,6 +128,8 @@ class BaseEncoder:
         progress(stage, done, n)
         if missing:
             self.load()
+            if cache is not None and key is not None:
+                cache.register(key, self.model_id or self.name, self.revision, self.prefix_for(role), self.kind)
             bs = batch_size or self.batch_size
             # Longest first, as sentence-transformers sorts inside one call: chunks keep padding low.
             missing.sort(key=lambda i: -len(texts[i]))

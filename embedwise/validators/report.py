@@ -255,7 +255,10 @@ def to_markdown(report: Report) -> str:
     if notes:
         out.append("\n## Notes\n\n")
         out += [f"- {n}\n" for n in notes]
-    return "".join(out)
+    import re
+
+    text = re.sub(r"^(#+ .*)\n(?!\n)", r"\1\n\n", "".join(out), flags=re.M)
+    return re.sub(r"([^\n])\n(#+ )", r"\1\n\n\2", text)
 
 
 # --- SVG charts ---------------------------------------------------------------------------------------------------------
