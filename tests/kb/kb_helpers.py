@@ -3,7 +3,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import pytest
 
 SOURCE = '{ref: "https://huggingface.co/example", date: 2026-11-01}'
 
@@ -76,8 +75,3 @@ def write_curated(directory: Path, text: str = GOOD, name: str = "models.yaml") 
     path = directory / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return directory
-
-
-@pytest.fixture
-def curated_dir(tmp_path) -> Path:
-    return write_curated(tmp_path / "curated")

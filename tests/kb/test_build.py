@@ -8,7 +8,7 @@ import sqlite_utils
 
 from embedwise.errors import CuratedDataError
 from embedwise.kb import store
-from tests.kb.conftest import GOOD, write_curated
+from kb_helpers import GOOD, write_curated
 
 
 def test_build_writes_models_scores_sources(tmp_path, curated_dir):

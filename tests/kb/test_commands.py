@@ -9,7 +9,7 @@ import yaml
 
 from embedwise.kb import store
 from embedwise.kb.curated_files import load_curated
-from tests.kb.conftest import GOOD, write_curated
+from kb_helpers import GOOD, write_curated
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
