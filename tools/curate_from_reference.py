@@ -28,7 +28,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = Path(os.environ.get("EMBEDWISE_REFERENCE", ROOT.parent / "shared" / "data" / "reference"))
+# The reference data sits beside the checkout (../shared) in a working copy, at /work/shared on the team's machines.
+REFERENCE = next((p for p in (Path(os.environ.get("EMBEDWISE_REFERENCE", ROOT.parent / "shared" / "data" / "reference")),
+                              Path("/work/shared/data/reference")) if (p / "mteb_model_meta.json").exists()),
+                 ROOT.parent / "shared" / "data" / "reference")
 OVERLAY = ROOT / "tools" / "curation.yaml"
 OUT_DIR = ROOT / "embedwise" / "kb" / "curated"
 SUBSET = ROOT / "tests" / "data" / "mteb_meta_subset.json"

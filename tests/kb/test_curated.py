@@ -337,7 +337,10 @@ def test_shipped_as_package_data():
     assert {p.stem for p in curated_files()} == EXPECTED_FILES
 
 
-REFERENCE = Path(os.environ.get("EMBEDWISE_REFERENCE", ROOT.parent / "shared" / "data" / "reference"))
+# The reference data sits beside the checkout (../shared) in a working copy, at /work/shared on the team's machines.
+REFERENCE = next((p for p in (Path(os.environ.get("EMBEDWISE_REFERENCE", ROOT.parent / "shared" / "data" / "reference")),
+                              Path("/work/shared/data/reference")) if (p / "mteb_model_meta.json").exists()),
+                 ROOT.parent / "shared" / "data" / "reference")
 
 
 @pytest.mark.skipif(not (REFERENCE / "mteb_model_meta.json").exists(), reason="reference data not available")

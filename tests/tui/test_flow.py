@@ -40,7 +40,6 @@ async def type_in(pilot, input_id: str, text: str) -> None:
 
 
 async def test_questionnaire_to_a_shortlist_whose_top_model_fits(wait_for):
-    pytest.importorskip("embedwise.engine.recommend")
     app = EmbedwiseApp()
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, TaskStep)

@@ -138,7 +138,6 @@ async def test_missing_data_path_is_refused():
 
 
 async def test_summary_lists_the_answers_and_flags_contradictions(wait_for):
-    pytest.importorskip("embedwise.engine.requirements")
     app = EmbedwiseApp()
     app.answers["deployment"]["hosting"] = "api"
     app.answers["deployment"]["data_must_stay_on_premises"] = True
@@ -154,7 +153,6 @@ async def test_summary_lists_the_answers_and_flags_contradictions(wait_for):
 
 
 async def test_save_then_load_the_requirements_yaml(tmp_path, monkeypatch, wait_for):
-    pytest.importorskip("embedwise.engine.requirements")
     from embedwise.engine.requirements import load_requirements
 
     monkeypatch.chdir(tmp_path)
@@ -185,7 +183,6 @@ async def test_save_then_load_the_requirements_yaml(tmp_path, monkeypatch, wait_
 
 
 async def test_loading_a_bad_file_shows_the_error_in_the_dialog(tmp_path):
-    pytest.importorskip("embedwise.engine.requirements")
     bad = tmp_path / "bad.yaml"
     bad.write_text("task: semantic_search\ndata:\n  modality: text\n  colour: blue\n")
     app = EmbedwiseApp()
@@ -203,7 +200,6 @@ async def test_loading_a_bad_file_shows_the_error_in_the_dialog(tmp_path):
 
 
 async def test_starting_from_a_requirements_file(tmp_path, wait_for):
-    pytest.importorskip("embedwise.engine.requirements")
     path = tmp_path / "req.yaml"
     path.write_text(
         "task: rag\n"

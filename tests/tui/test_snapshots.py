@@ -48,7 +48,6 @@ def test_data_step_with_an_invalid_answer(snap_compare):
 
 
 def test_summary(snap_compare):
-    pytest.importorskip("embedwise.engine.requirements")
 
     async def run_before(pilot):
         pilot.app.goto_step(5)

@@ -22,7 +22,6 @@ def tiny_model(tmp_path_factory):
     """A randomly initialised 2-layer BERT (hidden 32) saved as a sentence-transformers folder."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    pytest.importorskip("sentence_transformers")
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers import BertConfig, BertModel, BertTokenizer
@@ -61,7 +60,6 @@ def retrieval_set(tmp_path):
 
 
 async def test_validation_run_with_progress_results_and_chart(tiny_model, retrieval_set, wait_for):
-    pytest.importorskip("embedwise.validators.run")
     from embedwise.validators.load import SpeedConfig
 
     app = EmbedwiseApp()
