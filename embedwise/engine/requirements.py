@@ -162,7 +162,6 @@ def contradictions(req: Requirements) -> list[str]:
 
 def load_requirements(path: str | Path) -> Requirements:
     """Read a requirements YAML file. Errors name the file, the line and the field."""
-    import yaml
 
     path = Path(path)
     try:

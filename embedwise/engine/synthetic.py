@@ -10,7 +10,7 @@ import random
 from typing import Any
 
 from embedwise.engine.requirements import TASKS, Requirements
-from embedwise.kb.licenses import COPYLEFT, CUSTOM, NON_COMMERCIAL, PERMISSIVE
+from embedwise.kb.licenses import COPYLEFT, NON_COMMERCIAL, PERMISSIVE
 from embedwise.kb.schema import FACT_FIELDS, ModelRecord
 
 LANGS = ["eng", "zho", "deu", "fra", "spa", "jpn", "ara", "hin", "rus", "por"]

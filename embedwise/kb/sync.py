@@ -883,7 +883,7 @@ def format_summary(s: SyncSummary) -> str:
         if len(raised) > 50:
             lines.append(f"    ... and {len(raised) - 50} more (`--json` lists them all)")
     if cleared:
-        lines.append(f"  flags cleared: " + ", ".join(f"{f.model_id} ({f.flag})" for f in cleared[:20]))
+        lines.append("  flags cleared: " + ", ".join(f"{f.model_id} ({f.flag})" for f in cleared[:20]))
     if s.conflicts:
         lines.append(f"  new conflicts with curated facts ({len(s.conflicts)}), review with `embedwise kb show`:")
         lines += [f"    {c.model_id} {c.field}: curated {c.curated}, hub {c.hub}" for c in s.conflicts[:50]]

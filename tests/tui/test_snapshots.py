@@ -5,7 +5,6 @@ validation report) and stops the cursor blinking, so the pictures do not change 
 """
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input
 
 from tui_helpers import fake_shortlist
