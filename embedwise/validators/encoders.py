@@ -479,7 +479,7 @@ class BM25Encoder(BaseEncoder):
         total = 0
         for doc in toks:
             total += len(doc)
-            for t in set(doc):
+            for t in dict.fromkeys(doc):  # first-seen order: the same vocabulary ids on every run
                 i = vocab.setdefault(t, len(vocab))
                 df[i] = df.get(i, 0) + 1
         n = max(len(toks), 1)
