@@ -143,7 +143,7 @@ class BaseEncoder:
                 else:
                     seen[texts[i]] = i
                     order.append(i)
-            chunk = max(bs * 16, 256)
+            chunk = max(bs * 4, 64)  # progress every few batches; the global length sort keeps padding low
             for start in range(0, len(order), chunk):
                 idx = order[start:start + chunk]
                 batch = [texts[i] for i in idx]

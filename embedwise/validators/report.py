@@ -45,6 +45,10 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def fmt_p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3g}"
+
+
 def fmt_num(value: Any) -> str:
     if value is None:
         return "–"
@@ -141,7 +145,7 @@ def print_summary(report: Report, console: Any = None) -> None:
     for c in report.comparisons:
         verdict = "[green]significant[/]" if c.significant else "not significant"
         console.print(f"  {c.a} vs {c.b}: {c.metric} {c.mean_a:.4f} vs {c.mean_b:.4f} "
-                      f"(diff {c.diff:+.4f}, p={c.p_value:.3g}, {c.test}) → {verdict}")
+                      f"(diff {c.diff:+.4f}, p={fmt_p(c.p_value)}, {c.test}) → {verdict}")
     for r in report.runs:
         rob = r.robustness or {}
         if r.status == "ok" and rob.get("edge_cases_total"):
@@ -194,7 +198,7 @@ def to_markdown(report: Report) -> str:
     if report.comparisons:
         out.append("\n## Significance (paired tests)\n")
         out.append(_md_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
-                             [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", f"{c.p_value:.3g}",
+                             [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                "yes" if c.significant else "no", c.test] for c in report.comparisons]))
     out.append("\n## Speed and memory\n")
     for r in ok:
@@ -475,7 +479,7 @@ def to_html(report: Report) -> str:
     if report.comparisons:
         body.append("<h2>Significance</h2>")
         body.append(_html_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
-                                [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", f"{c.p_value:.3g}",
+                                [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                   "yes" if c.significant else "no", c.test] for c in report.comparisons]))
     if ok:
         body.append("<h2>Speed and memory</h2>")
