@@ -87,7 +87,8 @@ async def test_validation_run_with_progress_results_and_chart(tiny_model, retrie
         assert screen.selected_models() == [str(tiny_model), missing]
         await pilot.click("#v-run")
         await pilot.pause()
-        assert screen.query_one(TabbedContent).active == "progress"
+        # a tiny model on a tiny set may already be done by the time we look
+        assert screen.query_one(TabbedContent).active in ("progress", "results")
         await pilot.press("escape")  # look elsewhere while it runs: the UI stays live
         await pilot.pause()
         assert type(app.screen).__name__ == "TaskStep"
