@@ -204,8 +204,9 @@ def _compile_condition(key: str, op: str, raw: str, expression: str, pos: int) -
                 values = [f"%{v}%" for v in values]
             else:
                 inner = f"{column} IN ({marks})"
-            exists = f"EXISTS (SELECT 1 FROM {table} t WHERE t.model_id = models.id AND ({inner}))"
-            return (f"NOT {exists}" if op == "!=" else exists), values
+            # IN (subquery) lets SQLite walk the (value, model_id) index instead of probing every model.
+            member = f"models.id IN (SELECT model_id FROM {table} WHERE {inner})"
+            return (f"NOT ({member})" if op == "!=" else member), values
         if kind == "json_list":
             inner = " OR ".join("j.value = ?" for _ in values) if op != "~" else " OR ".join("j.value LIKE ?" for _ in values)
             vals = values if op != "~" else [f"%{v}%" for v in values]

@@ -127,6 +127,7 @@ def _build_locked(path: Path, records: list[ModelRecord], curated_dir: Path | No
             pk="key",
         )
         db.conn.commit()
+        db.execute("ANALYZE")  # statistics for the query planner: which index narrows a filter most
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
     except BaseException:
