@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embedwise.errors import BadInput
+from embedwise.formatting import human_count
 from embedwise.kb import store
 from embedwise.kb.query import search
 from embedwise.kb.schema import FACT_FIELDS, ModelRecord
@@ -37,15 +38,6 @@ def build(curated_dir: Path | None, json_out: bool) -> dict:
     return result
 
 
-def _size(n: float | None) -> str:
-    if n is None:
-        return ""
-    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.3g}{unit}"
-    return str(int(n))
-
-
 def query(expression: str, json_out: bool) -> list[dict]:
     rows = search(store.open_db(), expression)
     if json_out:
@@ -62,7 +54,7 @@ def query(expression: str, json_out: bool) -> list[dict]:
         table.add_row(
             r["id"] + (" [yellow](discovered)[/]" if r["status"] == "discovered" else ""),
             r["modality"] + ("" if r["output"] == "dense" else f"/{r['output']}"), r["hosting"], r["license"],
-            _size(r["parameters"]),
+            human_count(r["parameters"]),
             (f"{dims[0]}" + (f" (≥{min(dims)})" if len(dims) > 1 else "")) if dims else "",
             str(r["max_tokens"] or ""), f"{r['mteb_mean']:.2f}" if r["mteb_mean"] is not None else "",
             f"{r['price_per_million_tokens']:g}" if r["price_per_million_tokens"] is not None else "",

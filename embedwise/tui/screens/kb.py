@@ -9,21 +9,22 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from embedwise.formatting import human_count
 
 if TYPE_CHECKING:
     from embedwise.tui.app import EmbedwiseApp
 
 QUERY_HELP = "e.g. [b]modality=text lang=zho params<1B commercial_use sort=-mteb.retrieval[/b] or words"
-
-
-def _size(n) -> str:
-    if n is None:
-        return ""
-    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.3g}{unit}"
-    return str(int(n))
 
 
 class KnowledgeBaseScreen(Screen):
@@ -94,7 +95,7 @@ class KnowledgeBaseScreen(Screen):
                 kind = {"sparse": "sparse", "multi_vector": "multi"}.get(r["output"], r["output"])
             mteb = r.get("mteb_mean")
             table.add_row(r["id"] + (" ·" if r.get("status") == "discovered" else ""), kind[:6],
-                          str(r.get("hosting") or ""), _size(r.get("parameters")),
+                          str(r.get("hosting") or ""), human_count(r.get("parameters")),
                           str(dims[0]) if dims else "", f"{mteb:.1f}" if isinstance(mteb, (int, float)) else "",
                           key=r["id"])
         shown = f"[b]{len(rows)}[/b] model{'s' if len(rows) != 1 else ''}"

@@ -1,0 +1,12 @@
+"""Small formatting helpers shared by the CLI tables and the TUI."""
+from __future__ import annotations
+
+
+def human_count(n: float | None) -> str:
+    """22713216 -> '22.7M'; None -> ''."""
+    if n is None:
+        return ""
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return str(int(n))
