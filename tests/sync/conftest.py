@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_hub import FakeHub  # noqa: E402
 from sync_helpers import curated_records, fast_config, hub_models, make_kb  # noqa: E402
 
-from embedwise.kb import hub_client, store, sync  # noqa: E402
+from embedwise.kb import store, sync  # noqa: E402
+from embedwise.kb.sync import hub as sync_hub  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,7 @@ def sync_env(tmp_path, monkeypatch):
         waits.append(seconds)
         time.sleep(min(seconds, 0.02))
 
-    monkeypatch.setattr(hub_client, "_sleep", record)
+    monkeypatch.setattr(sync_hub, "_sleep", record)
     return waits
 
 

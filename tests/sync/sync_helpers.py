@@ -15,6 +15,8 @@ from fake_hub import make_model  # noqa: E402
 from embedwise.kb import store, sync  # noqa: E402
 from embedwise.kb.curated_files import curated_fingerprint  # noqa: E402
 from embedwise.kb.schema import FACT_FIELDS, ModelRecord  # noqa: E402
+from embedwise.kb.sync import runner  # noqa: E402
+from embedwise.kb.sync.values import as_text  # noqa: E402
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 BGE = "BAAI/bge-small-en-v1.5"
@@ -131,8 +133,8 @@ def assert_history_complete(db) -> None:
     assert {r[0] for r in db.execute("SELECT DISTINCT run_id FROM history")} <= runs
     for row in db.query("SELECT * FROM hub_facts"):
         mid = row["model_id"]
-        for f in sync.HUB_FIELDS:
-            assert last.get((mid, f"hub.{f}")) == sync._text(row[f]), (mid, f)
+        for f in runner.HUB_FIELDS:
+            assert last.get((mid, f"hub.{f}")) == as_text(row[f]), (mid, f)
         active = {fl["flag"]: fl["detail"] for fl in json.loads(row["flags"] or "[]")}
         for (m, field), new in last.items():
             if m == mid and field.startswith("flag:"):
@@ -140,14 +142,14 @@ def assert_history_complete(db) -> None:
         for name, detail in active.items():
             assert last.get((mid, f"flag:{name}")) == detail, (mid, name)
     for row in db.query("SELECT * FROM models WHERE id IN (SELECT model_id FROM hub_facts)"):
-        for col in sync.POPULARITY:
+        for col in runner.POPULARITY:
             if (row["id"], col) in last:
-                assert last[(row["id"], col)] == sync._text(row[col]), (row["id"], col)
+                assert last[(row["id"], col)] == as_text(row[col]), (row["id"], col)
     for row in db.query("SELECT * FROM models WHERE status = 'discovered'"):
         assert last.get((row["id"], "status")) == "discovered", row["id"]
-        for col in sync.DERIVED_COLUMNS:
+        for col in runner.DERIVED_COLUMNS:
             if (row["id"], col) in last:
-                assert last[(row["id"], col)] == sync._text(row[col]), (row["id"], col)
+                assert last[(row["id"], col)] == as_text(row[col]), (row["id"], col)
         assert db.execute("SELECT count(*) FROM hub_facts WHERE model_id = ?", [row["id"]]).fetchone()[0] == 1
 
 

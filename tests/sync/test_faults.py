@@ -10,7 +10,8 @@ from sync_helpers import (CLIP, GONE, MINILM, assert_history_complete, converges
                       fast_config, make_kb)
 
 from embedwise.kb import store, sync
-from embedwise.kb.hub_client import HubUnavailable
+from embedwise.kb.sync import runner
+from embedwise.kb.sync.hub import HubUnavailable
 
 
 def recent_page(n: int, tag: str = "sentence-similarity"):
@@ -127,7 +128,7 @@ def test_interrupted_at_any_point_in_process(where, db, hub, cfg, reference, mon
     before = curated_snapshot(db)
     calls = {"n": 0}
     target = {"listing": "_refresh", "refresh": "_fetch", "discovery": "_add_discovered"}[where]
-    original = getattr(sync._Run, target)
+    original = getattr(runner._Run, target)
 
     def boom(self, *a, **kw):
         calls["n"] += 1
@@ -137,13 +138,13 @@ def test_interrupted_at_any_point_in_process(where, db, hub, cfg, reference, mon
             raise KeyboardInterrupt
         return original(self, *a, **kw)
 
-    monkeypatch.setattr(sync._Run, target, boom)
+    monkeypatch.setattr(runner._Run, target, boom)
     s = sync.run(cfg, db=db, endpoint=hub.url)
     assert s.status == "interrupted"
     assert db.execute("SELECT count(*) FROM history WHERE model_id = 'half'").fetchone()[0] == 0
     assert curated_snapshot(db) == before
     assert_history_complete(db)
-    monkeypatch.setattr(sync._Run, target, original)
+    monkeypatch.setattr(runner._Run, target, original)
     converges(db, hub, cfg)
     assert kb_state(db) == reference
 
@@ -168,7 +169,7 @@ def test_transport_gives_up_with_our_errors_not_httpx_ones():
     """huggingface_hub retries httpx timeouts and network errors itself; ours must not be among them."""
     import httpx2
 
-    from embedwise.kb.hub_client import HubBadAnswer
+    from embedwise.kb.sync.hub import HubBadAnswer
 
     assert not issubclass(HubUnavailable, (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError))
     assert not issubclass(HubBadAnswer, (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError))
