@@ -120,7 +120,7 @@ def main() -> None:
         t = time.perf_counter()
         generated = prepare_rows(random_rows(args.models, seed=1))
         print(f"\n(generated {args.models} models in {time.perf_counter() - t:.1f} s)")
-        report(f"generated KB", generated, reqs, args.repeat, args.per_model)
+        report("generated KB", generated, reqs, args.repeat, args.per_model)
 
         req_file = home / "requirements.yaml"
         example = Path(__file__).resolve().parents[1] / "examples" / "requirements.yaml"

@@ -38,7 +38,8 @@ def check(path: Path, json_out: bool) -> None:
 
 
 def recommend(path: Path, top: int | None, json_out: bool, why_id: str | None, rules: Path | None = None) -> None:
-    from embedwise.engine.recommend import recommend as run, why
+    from embedwise.engine.recommend import recommend as run
+    from embedwise.engine.recommend import why
     from embedwise.engine.requirements import load_requirements
     from embedwise.engine.rules import load_rules
 

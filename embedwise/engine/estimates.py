@@ -11,7 +11,14 @@ import json
 from typing import Any
 
 from embedwise.engine.requirements import Requirements
-from embedwise.kb.licenses import COPYLEFT, CUSTOM, NON_COMMERCIAL, PERMISSIVE, PROPRIETARY, is_non_commercial
+from embedwise.kb.licenses import (
+    COPYLEFT,
+    CUSTOM,
+    NON_COMMERCIAL,
+    PERMISSIVE,
+    PROPRIETARY,
+    is_non_commercial,
+)
 
 # Assumptions, shown to the user beside every estimate.
 QUERY_TOKENS = 32  # an average search query

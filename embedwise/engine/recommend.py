@@ -11,11 +11,26 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from embedwise.engine.estimates import assumptions, estimates_for, model_view, prepare_rows, req_view
+from embedwise.engine.estimates import (
+    assumptions,
+    estimates_for,
+    model_view,
+    prepare_rows,
+    req_view,
+)
 from embedwise.engine.requirements import Requirements
 from embedwise.engine.rules import RuleSet, load_rules, render_text
-from embedwise.engine.shortlist import (Advice, Candidate, Evaluation, Exclusion, Reason, RelaxOption, Relaxation,
-                                        Shortlist, Term)
+from embedwise.engine.shortlist import (
+    Advice,
+    Candidate,
+    Evaluation,
+    Exclusion,
+    Reason,
+    Relaxation,
+    RelaxOption,
+    Shortlist,
+    Term,
+)
 
 Engine = Literal["durable", "oracle", "per_model"]
 

@@ -244,8 +244,9 @@ def _number(raw: str, suffixes: dict[str, float], expression: str, pos: int) -> 
 
 def search(db: sqlite_utils.Database, expression: str) -> list[dict]:
     """Run a query expression; rows of the models table, lists decoded."""
-    from embedwise.kb.store import LIST_COLUMNS
     import json
+
+    from embedwise.kb.store import LIST_COLUMNS
 
     compiled = compile_query(expression)
     rows = []

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from embedwise.kb.licenses import KNOWN_LICENSES
 from embedwise.kb.languages import normalise_language
+from embedwise.kb.licenses import KNOWN_LICENSES
 
 Modality = Literal["text", "image", "audio", "video", "multimodal"]
 InputModality = Literal["text", "image", "audio", "video"]

@@ -51,7 +51,7 @@ MODEL_COLUMNS = {
 }
 
 # Tables whose rows are not derived from the curated files: every rebuild carries them over.
-SYNC_LOCK_FILE = "sync.lock"  # the lock `embedwise sync` holds (kb/sync.py), in the same folder as the KB
+SYNC_LOCK_FILE = "sync.lock"  # the lock `embedwise sync` holds (kb/sync/config.py), in the same folder as the KB
 PRESERVED_TABLES = ("runs", "sync_runs", "history", "conflicts", "hub_facts", "sync_state")
 
 

@@ -179,7 +179,10 @@ def _paired_cosine(a: Any, b: Any) -> np.ndarray:
 
 def sts_metrics(vecs1: Any, vecs2: Any, gold: Sequence[float]) -> tuple[dict[str, float], np.ndarray]:
     from scipy.stats import pearsonr, spearmanr
-    from sklearn.metrics.pairwise import paired_euclidean_distances, paired_manhattan_distances
+    from sklearn.metrics.pairwise import (
+        paired_euclidean_distances,
+        paired_manhattan_distances,
+    )
 
     gold = np.asarray(gold, dtype=float)
     cos = _paired_cosine(vecs1, vecs2)

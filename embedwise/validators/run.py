@@ -22,7 +22,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from embedwise.errors import BadInput, ModelRunError
-from embedwise.validators.data import (ClassificationSet, ClusteringSet, Dataset, RetrievalSet, STSSet, load_data)
+from embedwise.validators.data import (
+    ClassificationSet,
+    ClusteringSet,
+    Dataset,
+    RetrievalSet,
+    STSSet,
+    load_data,
+)
 from embedwise.validators.load import SpeedConfig
 
 Progress = Callable[[str, int, int], None]

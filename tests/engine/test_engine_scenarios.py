@@ -8,7 +8,7 @@ from embedwise.engine.recommend import recommend, why
 from embedwise.engine.requirements import requirements_from_dict
 from embedwise.kb import store
 
-from engine_helpers import assert_shortlist_sound, violations
+from engine_helpers import assert_shortlist_sound
 
 SCENARIOS = {
     "english_search_gpu": {"task": "semantic_search"},
@@ -141,7 +141,7 @@ def test_impossible_requirements_explain_the_best_relaxation(curated_db):
 def test_why_explains_rank_and_exclusion(curated_db):
     shortlist = recommend(requirements_from_dict({"license": {"commercial_use": True}}), db=curated_db)
     top = shortlist.shortlist[0]
-    assert f"ranks #1" in why(shortlist, top.id)
+    assert "ranks #1" in why(shortlist, top.id)
     excluded = shortlist.excluded[0]
     text = why(shortlist, excluded.id)
     assert "excluded" in text and excluded.reasons[0].rule in text

@@ -1,7 +1,6 @@
 """Fixtures for the validators: a tiny BERT built here, the real MiniLM from its PyPI package, small data sets."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path

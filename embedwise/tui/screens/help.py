@@ -1,11 +1,11 @@
 """The key bindings, on one page."""
 from __future__ import annotations
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from rich.table import Table
 from textual.widgets import Static
 
 KEYS = (

@@ -10,8 +10,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import (Button, DataTable, Footer, Header, Input, Label, ProgressBar, Select, SelectionList,
-                             Static, TabbedContent, TabPane)
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    ProgressBar,
+    Select,
+    SelectionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 
 from embedwise.tui import state
 from embedwise.tui.backend import ValidationView

@@ -6,6 +6,7 @@ from textual.widgets import Static
 
 from embedwise.tui.state import STEPS
 
+
 class StepBar(Static):
     SHORT = ("Task", "Data", "Models", "Evaluate", "Integrate", "Review")
     def __init__(self, current: int) -> None:
