@@ -45,7 +45,6 @@ NUM_OPS = {"gt", "ge", "lt", "le"}
 ITEM_OPS = {"contains", "not_contains"}
 LIST_OPS = {"contains_all", "not_contains_all", "contains_any", "not_contains_any"}
 ALL_OPS = SCALAR_OPS | SET_OPS | NUM_OPS | ITEM_OPS | LIST_OPS | {"missing"}
-NEGATIVE_OPS = {"ne", "not_in", "not_contains", "not_contains_all", "not_contains_any"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\.([\w.]+))?\}")
 

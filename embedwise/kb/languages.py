@@ -26,10 +26,3 @@ def normalise_language(code: str) -> str:
     if lang is None:
         raise ValueError(f"unknown language code {code!r}: use ISO 639-1 (en) or ISO 639-3 (eng)")
     return lang.alpha_3
-
-
-def language_name(iso3: str) -> str:
-    import pycountry
-
-    lang = pycountry.languages.get(alpha_3=iso3)
-    return lang.name if lang else iso3

@@ -16,9 +16,5 @@ PROPRIETARY = {"proprietary"}
 KNOWN_LICENSES = PERMISSIVE | COPYLEFT | NON_COMMERCIAL | CUSTOM | PROPRIETARY
 
 
-def is_permissive(license_id: str) -> bool:
-    return license_id in PERMISSIVE
-
-
 def is_non_commercial(license_id: str) -> bool:
     return license_id in NON_COMMERCIAL or license_id in {"LicenseRef-NVIDIA-NC", "LicenseRef-Jina-NC"}

@@ -22,7 +22,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal, Union
+from typing import Literal, Union
 
 from embedwise.errors import BadInput
 
@@ -554,19 +554,3 @@ def load_sts(path: Path, name: str | None = None) -> STSSet:
     if len(scores) < 3:
         raise BadInput("STS needs at least 3 pairs to compute a correlation", where=f"{path}:1")
     return STSSet(s1, s2, scores, name=name or path.stem, source=str(path))
-
-
-def iter_texts(ds: Dataset) -> Iterator[str]:
-    """Every text a model embeds for this set (for sizing and token counts)."""
-    if isinstance(ds, RetrievalSet):
-        yield from ds.queries.values()
-        for d in ds.corpus:
-            yield ds.doc_text(d)
-    elif isinstance(ds, ClassificationSet):
-        yield from ds.train_texts
-        yield from ds.test_texts
-    elif isinstance(ds, STSSet):
-        yield from ds.sentences1
-        yield from ds.sentences2
-    else:
-        yield from ds.texts

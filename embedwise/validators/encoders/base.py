@@ -38,8 +38,6 @@ class BaseEncoder:
         self._loaded = False
         self._lock = threading.Lock()
         self._request_lock = threading.Lock()
-        self.texts_encoded = 0
-        self.tokens_encoded = 0
         self.notes: list[str] = []
 
     # Subclasses implement these three.
@@ -138,8 +136,6 @@ class BaseEncoder:
                     tokens[i] = toks[j]
                 if cache is not None and key is not None:
                     cache.put_many(key, batch, vecs, toks)
-                self.texts_encoded += len(idx)
-                self.tokens_encoded += int(sum(toks))
                 done += len(idx)
                 progress(stage, min(done, n), n)
             for i, j in dupes:

@@ -68,7 +68,6 @@ class BM25Encoder(BaseEncoder):
         self.doc_ids = list(doc_ids)
         seconds = time.perf_counter() - t0
         self.load_seconds = (self.load_seconds or 0.0) + seconds
-        self.texts_encoded += len(self.doc_ids)
         return seconds
 
     def search(self, queries: Sequence[str], k: int) -> list[dict[str, float]]:
@@ -138,7 +137,6 @@ class BM25Encoder(BaseEncoder):
         progress(stage, len(texts), len(texts))
         mat = sparse.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
                                 shape=(len(texts), len(self._vocab)))
-        self.texts_encoded += len(texts)
         return mat, [len(d) for d in toks]
 
     def describe(self) -> dict:
