@@ -1,7 +1,6 @@
 """The `embedwise` command. Each command is a thin call into one package; errors print without a traceback."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,10 +13,6 @@ app = typer.Typer(help="Choose the right embedding model: knowledge base, rules,
                   no_args_is_help=False, add_completion=False, pretty_exceptions_enable=False)
 kb_app = typer.Typer(help="Query and maintain the knowledge base of embedding models.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
-
-
-def print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 @app.callback(invoke_without_command=True)
@@ -145,7 +140,7 @@ def validate_cmd(
     no_bm25: bool = typer.Option(False, "--no-bm25", help="Leave out the BM25 baseline."),
 ) -> None:
     """Benchmark models on your own data: quality (MTEB metrics), speed and memory, robustness, cost."""
-    from embedwise.validators.cli_support import run_validate
+    from embedwise.validators.commands import run_validate
 
     run_validate(data=data, task=task, requirements=requirements, models=models, top=top, out=out, json_out=json_out,
                  no_cache=no_cache, device=device, trust_remote_code=trust_remote_code, no_speed=no_speed,
@@ -167,7 +162,7 @@ def sync_command(
     """Refresh hub facts (downloads, licence, gating, ...) and discover new models; curated facts are never changed.
 
     Token from HF_TOKEN. A lock keeps two syncs from overlapping. Exits 1 when the run failed or skipped answers
-    (see the summary and the log); docs/sync.md shows how to run it nightly.
+    (see the summary and the log); the README shows how to run it nightly.
     """
     from embedwise.kb import sync
 
@@ -186,7 +181,6 @@ def tui(
     from embedwise.tui.app import run_app
 
     run_app(requirements=requirements)
-
 
 
 def main() -> None:

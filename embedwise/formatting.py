@@ -10,3 +10,11 @@ def human_count(n: float | None) -> str:
         if n >= scale:
             return f"{n / scale:.3g}{unit}"
     return str(int(n))
+
+
+def print_json(data: object) -> None:
+    """JSON for scripts on standard output: indented, UTF-8 as is, dates and paths as strings."""
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")

@@ -30,7 +30,7 @@ def check(path: Path, json_out: bool) -> None:
 
     req = load_requirements(path)
     if json_out:
-        from embedwise.cli import print_json
+        from embedwise.formatting import print_json
 
         print_json(req.model_dump(mode="json"))
     else:
@@ -52,7 +52,7 @@ def recommend(path: Path, top: int | None, json_out: bool, why_id: str | None, r
         return
     shortlist = run(req, top=top if top is not None or json_out else 10, rules=ruleset)
     if json_out:
-        from embedwise.cli import print_json
+        from embedwise.formatting import print_json
 
         print_json(shortlist.model_dump(mode="json"))
         return

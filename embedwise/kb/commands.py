@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embedwise.errors import BadInput
-from embedwise.formatting import human_count
+from embedwise.formatting import human_count, print_json
 from embedwise.kb import store
 from embedwise.kb.query import search
 from embedwise.kb.schema import FACT_FIELDS, ModelRecord
@@ -21,14 +21,10 @@ from embedwise.kb.schema import FACT_FIELDS, ModelRecord
 console = Console() if sys.stdout.isatty() else Console(width=140)
 
 
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
-
-
 def build(curated_dir: Path | None, json_out: bool) -> dict:
     result = store.build(curated_dir=curated_dir)
     if json_out:
-        _print_json(result)
+        print_json(result)
     else:
         console.print(f"built {result['path']}: {result['models']} curated models")
         if result["carried_over"]:
@@ -41,7 +37,7 @@ def build(curated_dir: Path | None, json_out: bool) -> dict:
 def query(expression: str, json_out: bool) -> list[dict]:
     rows = search(store.open_db(), expression)
     if json_out:
-        _print_json(rows)
+        print_json(rows)
         return rows
     from rich import box
 
@@ -83,7 +79,7 @@ def show_data(model_id: str) -> dict:
 def show(model_id: str, json_out: bool) -> dict:
     data = show_data(model_id)
     if json_out:
-        _print_json(data)
+        print_json(data)
         return data
     sources = data["sources"]
     status = "" if data["status"] == "curated" else "  [yellow]discovered: hub facts only, not curated[/]"
@@ -139,7 +135,7 @@ def stats_data() -> dict:
 def stats(json_out: bool) -> dict:
     data = stats_data()
     if json_out:
-        _print_json(data)
+        print_json(data)
         return data
     console.print(f"[bold]{data['models']}[/] models")
     for key in ("modality", "hosting", "output", "license", "domain", "commercial_use", "open_weights", "status"):
