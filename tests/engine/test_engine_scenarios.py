@@ -145,3 +145,14 @@ def test_why_explains_rank_and_exclusion(curated_db):
     excluded = shortlist.excluded[0]
     text = why(shortlist, excluded.id)
     assert "excluded" in text and excluded.reasons[0].rule in text
+
+
+@pytest.mark.parametrize("data", [{"modality": "audio"}, {"modality": "image", "query_modality": "text"}])
+def test_text_benchmarks_never_rank_non_text_data(curated_db, data):
+    """MTEB measures text embeddings: an omni model's text classification score says nothing about audio."""
+    req = requirements_from_dict({"task": "classification", "data": data})
+    result = recommend(req, curated_db)
+    assert result.shortlist
+    for candidate in result.shortlist:
+        assert not [t for t in candidate.breakdown if t.term == "benchmark"], candidate.id
+    assert any(a.rule == "task.benchmark.non_text" for a in result.advice)
