@@ -58,16 +58,9 @@ class Data(_Section):
             v = [v]
         if not isinstance(v, list):
             return v
-        from embedwise.kb.languages import normalise_language
+        from embedwise.kb.languages import normalise_languages
 
-        out: list[str] = []
-        for code in v:
-            if not isinstance(code, str):
-                raise ValueError(f"language codes are strings, got {code!r}")
-            iso3 = normalise_language(code)  # ValueError names the bad code
-            if iso3 not in out:
-                out.append(iso3)
-        return out
+        return normalise_languages(v)
 
     @field_validator("domain")
     @classmethod

@@ -26,3 +26,15 @@ def normalise_language(code: str) -> str:
     if lang is None:
         raise ValueError(f"unknown language code {code!r}: use ISO 639-1 (en) or ISO 639-3 (eng)")
     return lang.alpha_3
+
+
+def normalise_languages(codes: list) -> list[str]:
+    """ISO 639-3 codes for a list in any accepted form, first occurrence kept; ValueError names a bad code."""
+    out: list[str] = []
+    for code in codes:
+        if not isinstance(code, str):
+            raise ValueError(f"language codes are strings, got {code!r}")
+        iso3 = normalise_language(code)
+        if iso3 not in out:
+            out.append(iso3)
+    return out

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from embedwise.kb.languages import normalise_language
+from embedwise.kb.languages import normalise_languages
 from embedwise.kb.licenses import KNOWN_LICENSES
 
 Modality = Literal["text", "image", "audio", "video", "multimodal"]
@@ -124,12 +124,7 @@ class ModelRecord(BaseModel):
     @field_validator("languages")
     @classmethod
     def _languages(cls, v: list[str]) -> list[str]:
-        out: list[str] = []
-        for code in v:
-            iso3 = normalise_language(code)
-            if iso3 not in out:
-                out.append(iso3)
-        return out
+        return normalise_languages(v)
 
     @field_validator("license")
     @classmethod
