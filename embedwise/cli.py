@@ -67,6 +67,14 @@ def kb_stats(json_out: bool = typer.Option(False, "--json", help="Print JSON."))
     commands.stats(json_out)
 
 
+@kb_app.command("curation-report")
+def kb_curation_report(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Facts counted by source kind (card, paper, vendor, mteb, ...) and confidence: what rests on mteb alone."""
+    from embedwise.kb import commands
+
+    commands.curation_report(json_out)
+
+
 @kb_app.command("export")
 def kb_export(
     format: str = typer.Option("json", "--format", "-f", help="json | csv | yaml"),

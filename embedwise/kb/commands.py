@@ -100,10 +100,7 @@ def show(model_id: str, json_out: bool) -> dict:
         facts.add_row(field, ", ".join(map(str, value)) if isinstance(value, list) else str(value), where)
     console.print(facts)
     if data["scores"]:
-        scores = Table("benchmark", "task type", "task", "metric", "value", "comparable", title="published scores", title_justify="left")
-        for s in data["scores"]:
-            scores.add_row(s["benchmark"], s["task_type"], s["task"], s["metric"], f"{s['value']:.2f}", "yes" if s["comparable"] else "no (incomplete)")
-        console.print(scores)
+        console.print(scores_table(data["scores"]))
     if data["flags"] or data["conflicts"]:
         console.print("[bold red]hub changes to review[/]")
         for flag in data["flags"]:
@@ -119,6 +116,42 @@ def show(model_id: str, json_out: bool) -> dict:
             runs.add_row(str(run["created_at"]), str(run["dataset"]), str(run["task"]) + (" (synthetic)" if run.get("synthetic") else ""), str(run["status"]), main)
         console.print(runs)
     return data
+
+
+def _zero_shot(value: float | None) -> str:
+    if value is None:
+        return "unknown (no training data declared)"
+    return "yes (100%)" if value >= 100 else f"{value:g}% of tasks unseen"
+
+
+def scores_table(scores: list[dict]) -> Table:
+    """Benchmark figures grouped by benchmark, each group headed by its zero-shot status; partial means say so."""
+    from rich import box
+
+    table = Table("benchmark", "figure", "value", "zero-shot", "note", title="published benchmark figures",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    groups: dict[str, list[dict]] = {}
+    for s in scores:
+        key = s["benchmark"] + (" · retrieval by language" if s.get("language") else "")
+        groups.setdefault(key, []).append(s)
+    for benchmark, rows in groups.items():
+        rows.sort(key=lambda s: (s["task_type"] != "Mean", s.get("language") or "", s["task_type"], s["task"]))
+        first = True
+        for s in rows:
+            figure = s["task"] if s["task_type"] == "Mean" else (
+                s["language"] if s.get("language") else
+                (s["task_type"] if s["task"] == "mean" else f"{s['task_type']}: {s['task']}"))
+            notes = []
+            if not s["comparable"]:
+                notes.append("[yellow]partial: not comparable[/]")
+            if s.get("self_reported"):
+                notes.append("self-reported")
+            table.add_row(benchmark if first else "", figure,
+                          f"{s['value']:.2f}" if s["comparable"] else f"[dim]({s['value']:.2f})[/]",
+                          _zero_shot(s.get("zero_shot_pct")) if first else "", ", ".join(notes))
+            first = False
+        table.add_section()
+    return table
 
 
 def stats_data() -> dict:
@@ -143,6 +176,17 @@ def stats(json_out: bool) -> dict:
         for value, count in data[key].items():
             table.add_row(str(value), str(count))
         console.print(table)
+    return data
+
+
+def curation_report(json_out: bool) -> dict:
+    from embedwise.kb.curation_report import print_report, report_data
+
+    data = report_data(store.open_db())
+    if json_out:
+        print_json(data)
+    else:
+        print_report(data, console)
     return data
 
 

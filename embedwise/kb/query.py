@@ -3,11 +3,16 @@
     expression := term*
     term       := FIELD OP VALUE        modality=text  params<1B  dims<=1024  lang=zho  domain=legal,medical
                 | FLAG | !FLAG          commercial_use  !trust_remote_code  (FLAG=false works too)
+                | score.BENCH[.TYPE] OP NUMBER
+                                        score.LongEmbed>50  score."MTEB(Code, v1)">60  score.MTEB(jpn,v1).retrieval>70
                 | sort=[-]FIELD         sort=-mteb.retrieval
                 | limit=N
                 | WORD | "some words"   free text, matched against names, descriptions and tags
     OP         := = | != | < | <= | > | >= | ~        (~ : substring match)
 
+A score term matches complete (comparable) figures only: the benchmark mean, or the mean of one task type; the
+benchmark is written as mteb writes it, quoted inside the expression or with its spaces left out.
+Languages match macrolanguages both ways (lang=ara finds models that list arb, and lang=arb those that list ara).
 Numbers take K, M, B and T suffixes (params<1.5B), sizes MB and GB (memory<2GB). A comma in a value means "any of".
 Field names and operators come from a fixed table; values are always bound as SQL parameters.
 """
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from embedwise.errors import QueryError
-from embedwise.kb.languages import normalise_language
+from embedwise.kb.languages import equivalents, normalise_language
 
 # field name in the language -> (SQL expression, kind)
 FIELDS: dict[str, tuple[str, str]] = {
@@ -34,6 +39,13 @@ FIELDS: dict[str, tuple[str, str]] = {
     "license": ("models.license", "text"),
     "similarity": ("models.similarity", "enum"),
     "status": ("models.status", "enum"),
+    "lifecycle": ("models.lifecycle", "enum"),
+    "languages_basis": ("models.languages_basis", "enum"),
+    "trained_for": ("trained_for", "json_list"),
+    "base_model": ("models.base_model", "text"),
+    "active_params": ("models.active_parameters", "number"),
+    "batch_price": ("models.batch_price_per_million_tokens", "number"),
+    "free_tokens": ("models.free_tokens", "number"),
     "lang": ("language", "language"),
     "domain": ("domain", "domain"),
     "input": ("input_modalities", "json_list"),
@@ -61,13 +73,14 @@ ALIASES = {"language": "lang", "languages": "lang", "domains": "domain", "parame
            "dimensions": "dims", "dim": "dims", "tokens": "max_tokens", "context": "max_tokens",
            "memory_mb": "memory", "price_per_million_tokens": "price", "release_date": "released",
            "licence": "license", "tags": "tag", "input_modalities": "input", "mteb_mean": "mteb.mean"}
-FLAGS = {"commercial_use", "open_weights", "multilingual", "trust_remote_code", "safetensors"}
+FLAGS = {"commercial_use", "permissive", "open_weights", "multilingual", "trust_remote_code", "safetensors"}
 OPERATORS = ("<=", ">=", "!=", "=", "<", ">", "~")
 NUMBER_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 MEMORY_SUFFIXES = {"mb": 1.0, "gb": 1024.0, "kb": 1 / 1024, "tb": 1024.0 * 1024}
 DEFAULT_ORDER = "models.mteb_mean IS NULL, models.mteb_mean DESC, models.downloads IS NULL, models.downloads DESC, models.id"
 
 _TOKEN = re.compile(r"""\s*((?:[^\s"']|"[^"]*"|'[^']*')+)""")
+_SCORE = re.compile(r"""^score\.("[^"]+"|'[^']+'|[^.<>=!~"']+?(?:\([^)]*\))?)(?:\.([A-Za-z0-9_()]+))?(<=|>=|!=|=|<|>)(.+)$""")
 _TERM = re.compile(r"^(!?)([A-Za-z_][\w.]*)(?:(<=|>=|!=|=|<|>|~)(.*))?$", re.S)
 
 
@@ -104,6 +117,11 @@ def compile_query(expression: str) -> CompiledQuery:
     for token, start in tokenize(expression):
         if token[0] in "\"'":
             words.append(token[1:-1])
+            continue
+        if token.lower().startswith("score."):
+            clause, values = _compile_score(token, expression, start)
+            where.append(clause)
+            params.extend(values)
             continue
         term = _TERM.match(token)
         if not term or (term.group(3) is None and not term.group(1) and term.group(2).lower() not in FLAGS
@@ -160,6 +178,26 @@ def compile_query(expression: str) -> CompiledQuery:
     return CompiledQuery(sql, params, text)
 
 
+def _compile_score(token: str, expression: str, start: int) -> tuple[str, list]:
+    match = _SCORE.match(token)
+    if not match:
+        raise QueryError("a score term reads score.BENCHMARK[.TASK_TYPE] OP NUMBER, e.g. score.LongEmbed>50 or "
+                         "score.\"MTEB(Code, v1)\".retrieval>=60", expression, start)
+    bench, task_type, op, raw = match.groups()
+    bench = _unquote(bench)
+    number = _number(raw, NUMBER_SUFFIXES, expression, start + match.start(4))
+    params: list = [re.sub(r"\s+", "", bench.lower())]
+    if task_type is None or task_type.lower() == "mean":
+        figure = "s.task_type = 'Mean' AND s.task IN ('Mean (Task)', 'Mean (Public)')"
+    else:
+        figure = "lower(s.task_type) = ? AND s.task = 'mean'"
+        params.append(task_type.lower())
+    params.append(number)
+    return (f"models.id IN (SELECT s.model_id FROM scores s WHERE replace(lower(s.benchmark), ' ', '') = ? "
+            f"AND {figure} AND s.comparable = 1 AND s.language IS NULL AND s.value {op.replace('!=', '<>')} ?)",
+            params)
+
+
 def _unquote(raw: str) -> str:
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
         return raw[1:-1]
@@ -193,7 +231,7 @@ def _compile_condition(key: str, op: str, raw: str, expression: str, pos: int) -
             raise QueryError(f"{key} compares with =, != or ~ only", expression, pos)
         if kind == "language":
             try:
-                values = [normalise_language(v) for v in values]
+                values = sorted({e for v in values for e in equivalents(v)}) if op != "~" else values
             except ValueError as exc:
                 raise QueryError(str(exc), expression, pos) from None
         if kind in ("language", "domain"):

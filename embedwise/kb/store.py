@@ -18,12 +18,12 @@ import sqlite_utils
 
 from embedwise import paths
 from embedwise.errors import CuratedDataError, NotFound
-from embedwise.kb.curated_files import curated_fingerprint, load_curated
-from embedwise.kb.schema import ModelRecord, Score, Source
+from embedwise.kb.curated_files import curated_fingerprint, load_curated, load_hardware
+from embedwise.kb.schema import HardwarePrice, ModelRecord, Score, Source
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-LIST_COLUMNS = ("tags", "input_modalities", "domains", "languages", "dimensions")
+LIST_COLUMNS = ("tags", "input_modalities", "domains", "trained_for", "languages", "dimensions")
 
 # Denormalised MTEB(eng, v2) means (comparable only) for sorting and ranking: column -> task_type.
 MTEB_COLUMNS = {
@@ -42,17 +42,23 @@ MTEB_MULTILINGUAL_BENCHMARK_PREFIX = "MTEB(Multilingual"
 MODEL_COLUMNS = {
     "id": str, "name": str, "provider": str, "family": str, "description": str, "tags": str, "hf_id": str,
     "api_name": str, "status": str, "modality": str, "input_modalities": str, "output": str, "domains": str,
-    "languages": str, "multilingual": int, "license": str, "commercial_use": int, "open_weights": int,
-    "hosting": str, "parameters": int, "memory_mb": float, "dimensions": str, "default_dimension": int,
-    "min_dimension": int, "max_tokens": int, "similarity": str, "query_prefix": str, "document_prefix": str,
-    "trust_remote_code": int, "safetensors": int, "release_date": str, "price_per_million_tokens": float,
-    "price_confidence": str, "downloads": int, "likes": int,
+    "trained_for": str, "languages": str, "languages_basis": str, "languages_claim": str, "multilingual": int,
+    "license": str, "commercial_use": int, "permissive": int, "base_model": str, "base_model_license": str,
+    "open_weights": int, "hosting": str, "parameters": int, "active_parameters": int, "memory_mb": float,
+    "dimensions": str, "default_dimension": int, "min_dimension": int, "max_tokens": int, "similarity": str,
+    "query_prefix": str, "document_prefix": str, "trust_remote_code": int, "safetensors": int, "release_date": str,
+    "release_date_confirmed": int, "lifecycle": str, "lifecycle_date": str, "replacement": str,
+    "price_per_million_tokens": float, "price_date": str, "price_confidence": str, "price_status": str,
+    "batch_price_per_million_tokens": float, "free_tokens": int, "downloads": int, "likes": int,
     **{col: float for col in MTEB_COLUMNS}, "mteb_multilingual_mean": float,
 }
 
 # Tables whose rows are not derived from the curated files: every rebuild carries them over.
 SYNC_LOCK_FILE = "sync.lock"  # the lock `embedwise sync` holds (kb/sync/config.py), in the same folder as the KB
 PRESERVED_TABLES = ("runs", "sync_runs", "history", "conflicts", "hub_facts", "sync_state")
+BOOL_COLUMNS = ("multilingual", "commercial_use", "open_weights", "trust_remote_code")
+OPTIONAL_BOOL_COLUMNS = ("safetensors", "permissive", "release_date_confirmed")
+DATE_COLUMNS = ("release_date", "lifecycle_date", "price_date")
 
 
 def open_db(path: Path | None = None, build_if_missing: bool = True) -> sqlite_utils.Database:
@@ -116,6 +122,7 @@ def _build_locked(path: Path, records: list[ModelRecord], curated_dir: Path | No
     try:
         create_schema(db)
         write_records(db, records)
+        write_hardware(db, load_hardware(curated_dir))
         carried = _carry_over(db, path)
         db["meta"].upsert_all(
             [
@@ -159,9 +166,14 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["model_domains"].create({"model_id": str, "domain": str}, pk=("model_id", "domain"), if_not_exists=True)
     db["scores"].create(
         {"model_id": str, "benchmark": str, "task_type": str, "task": str, "metric": str, "value": float,
-         "comparable": int, "source": str}, if_not_exists=True)
-    db["sources"].create({"model_id": str, "field": str, "ref": str, "date": str, "note": str},
-                         pk=("model_id", "field"), if_not_exists=True)
+         "comparable": int, "zero_shot_pct": float, "self_reported": int, "language": str, "source": str},
+        if_not_exists=True)
+    db["sources"].create({"model_id": str, "field": str, "ref": str, "date": str, "note": str, "kind": str,
+                          "confidence": str}, pk=("model_id", "field"), if_not_exists=True)
+    db["hardware_prices"].create(
+        {"id": str, "cloud": str, "instance": str, "gpu": str, "gpu_count": int, "gpu_memory_gb": float,
+         "vcpus": int, "memory_gb": float, "usd_per_hour": float, "pricing": str, "region": str, "source_ref": str,
+         "source_date": str, "confidence": str, "note": str}, pk="id", if_not_exists=True)
     db["runs"].create(
         {"id": int, "run_id": str, "model_id": str, "dataset": str, "task": str, "synthetic": int, "status": str,
          "created_at": str, "metrics": str, "speed": str, "robustness": str, "cost": str, "error": str,
@@ -186,6 +198,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         ("models", ["status"]), ("models", ["commercial_use"]), ("models", ["mteb_mean"]),
         ("models", ["mteb_retrieval"]), ("models", ["max_tokens"]), ("models", ["price_per_million_tokens"]),
         ("models", ["downloads"]), ("models", ["release_date"]), ("models", ["provider"]),
+        ("models", ["lifecycle"]), ("scores", ["benchmark", "task_type", "task"]),
         ("model_languages", ["language", "model_id"]), ("model_domains", ["domain", "model_id"]),
         ("scores", ["model_id"]), ("scores", ["task_type", "benchmark"]), ("runs", ["model_id"]),
         ("history", ["model_id"]), ("conflicts", ["model_id"]),
@@ -236,13 +249,14 @@ def write_records(db: sqlite_utils.Database, records: Iterable[ModelRecord]) -> 
             f"INSERT OR REPLACE INTO models ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             ([row.get(c) for c in columns] for row in rows))
         conn.executemany(
-            "INSERT INTO scores (model_id, benchmark, task_type, task, metric, value, comparable, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            ((r.id, s.benchmark, s.task_type, s.task, s.metric, s.value, int(s.comparable), s.source)
-             for r in records for s in r.scores))
+            "INSERT INTO scores (model_id, benchmark, task_type, task, metric, value, comparable, zero_shot_pct, "
+            "self_reported, language, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((r.id, s.benchmark, s.task_type, s.task, s.metric, s.value, int(s.comparable), s.zero_shot_pct,
+              int(s.self_reported), s.language, s.source) for r in records for s in r.scores))
         conn.executemany(
-            "INSERT OR REPLACE INTO sources (model_id, field, ref, date, note) VALUES (?, ?, ?, ?, ?)",
-            ((r.id, f, s.ref, s.date.isoformat() if s.date else None, s.note)
+            "INSERT OR REPLACE INTO sources (model_id, field, ref, date, note, kind, confidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((r.id, f, s.ref, s.date.isoformat() if s.date else None, s.note, s.kind, s.confidence)
              for r in records for f, s in r.sources.items()))
         conn.executemany("INSERT OR REPLACE INTO model_languages (model_id, language) VALUES (?, ?)",
                          ((r.id, lang) for r in records for lang in r.languages))
@@ -253,6 +267,18 @@ def write_records(db: sqlite_utils.Database, records: Iterable[ModelRecord]) -> 
         conn.execute(f"RELEASE {savepoint}")
         raise
     conn.execute(f"RELEASE {savepoint}")
+
+
+def write_hardware(db: sqlite_utils.Database, prices: list[HardwarePrice]) -> None:
+    db["hardware_prices"].insert_all(
+        ({"id": p.id, "cloud": p.cloud, "instance": p.instance, "gpu": p.gpu, "gpu_count": p.gpu_count,
+          "gpu_memory_gb": p.gpu_memory_gb, "vcpus": p.vcpus, "memory_gb": p.memory_gb, "usd_per_hour": p.usd_per_hour,
+          "pricing": p.pricing, "region": p.region, "source_ref": p.src.ref, "source_date": p.src.date.isoformat(),
+          "confidence": p.src.confidence, "note": p.src.note} for p in prices), replace=True)
+
+
+def load_hardware_prices(db: sqlite_utils.Database) -> list[dict]:
+    return list(db.query("SELECT * FROM hardware_prices ORDER BY gpu IS NOT NULL, usd_per_hour"))
 
 
 def _carry_over(db: sqlite_utils.Database, old_path: Path) -> dict:
@@ -307,15 +333,23 @@ def row_to_record(row: dict, scores: list[dict], sources: list[dict]) -> ModelRe
     data = {k: row[k] for k in ModelRecord.model_fields if k in row and k not in ("scores", "sources")}
     for col in LIST_COLUMNS:
         data[col] = json.loads(data[col]) if data.get(col) else []
-    for col in ("multilingual", "commercial_use", "open_weights", "trust_remote_code"):
+    for col in BOOL_COLUMNS:
         data[col] = bool(data[col])
-    if data.get("safetensors") is not None:
-        data["safetensors"] = bool(data["safetensors"])
+    for col in OPTIONAL_BOOL_COLUMNS:
+        if data.get(col) is not None:
+            data[col] = bool(data[col])
     data = {k: v for k, v in data.items() if v is not None}
-    if isinstance(data.get("release_date"), str):
-        data["release_date"] = dt.date.fromisoformat(data["release_date"])
-    data["scores"] = [Score(**{k: s[k] for k in Score.model_fields}) for s in scores]
-    data["sources"] = {s["field"]: Source(ref=s["ref"], date=s["date"], note=s["note"]) for s in sources}
+    for col in DATE_COLUMNS:
+        if isinstance(data.get(col), str):
+            data[col] = dt.date.fromisoformat(data[col])
+    data["scores"] = [Score.model_construct(**{k: s.get(k) for k in Score.model_fields}) for s in scores]
+    for score in data["scores"]:
+        score.comparable = bool(score.comparable)
+        score.self_reported = bool(score.self_reported)
+    data["sources"] = {s["field"]: Source.model_construct(ref=s["ref"], date=dt.date.fromisoformat(s["date"])
+                                                          if s["date"] else None, note=s["note"],
+                                                          kind=s.get("kind"), confidence=s.get("confidence"))
+                       for s in sources}
     # Rows were validated on the way in; construct without re-checking the sourcing rules.
     return ModelRecord.model_construct(**{**_defaults(), **data})
 
