@@ -173,6 +173,14 @@ def merge_facts(entry: dict, checked: dict) -> dict:
             else:
                 fixes[field] = f"checked against {info['ref']}"
             confidence[field] = info.get("confidence") or "medium"
+    if checked.get("languages_claim") and "languages" not in checked:
+        # a claim ("100+ languages") without a list replaces mteb's list of evaluation languages
+        entry["languages"] = ""
+        info = given.get("languages_claim") or given.get("languages") or {}
+        src["languages"] = info.get("ref") or src.get("languages")
+        fixes["languages"] = (f"the source claims {checked['languages_claim']!r} without a list; mteb's list is "
+                              "the languages it was evaluated on, not those it supports")
+        confidence["languages"] = info.get("confidence") or "medium"
     entry.update(src=src, notes=notes, fix=fixes, confidence=confidence)
     if "mteb" in checked and "mteb" not in entry:
         entry["mteb"] = checked["mteb"]

@@ -250,6 +250,8 @@ def build_record(entry: dict, ctx: dict) -> tuple[dict, dict, dict | None]:
             if field not in fixes:
                 raise CurationError(f"{rid}: overlay removes mteb's {field}; add fix.{field}")
             rec.pop(field, None)
+            if field == "languages" and entry.get("languages_basis"):
+                rec["languages"] = []  # the list is unknown: the basis and claim stand for it
             ref = src_over.get(field) or card
             srcs[field] = source(ref, date, f"corrects mteb ModelMeta ({field} {_show(mfacts[field])}): "
                                  f"{fixes[field]}", confidence=confidence.get(field, "medium"))

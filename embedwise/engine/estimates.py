@@ -25,8 +25,6 @@ QUERY_TOKENS = 32  # an average search query
 BYTES_PER_PARAM = {"gpu": 2, "cpu": 4}  # fp16 on a GPU, fp32 on a CPU
 MEMORY_OVERHEAD = 1.2  # activations, buffers, framework
 MEMORY_BASE_GB = 0.3  # CUDA context / runtime
-API_LATENCY_MS = 150.0  # network round trip to a hosted API, one short query, p95-ish
-AMORTISE_MONTHS = 12  # the one-off indexing cost is spread over a year in monthly_cost_usd
 UNKNOWN_LICENSES = {"LicenseRef-Unknown", "LicenseRef-Other"}
 
 # Requirement paths the rules may name: path -> kind ("str", "num", "bool", "list").
@@ -40,6 +38,8 @@ REQ_FIELDS: dict[str, str] = {
     "license.commercial_use": "bool", "license.permissive_only": "bool",
     "constraints.max_dimensions": "num", "constraints.max_parameters": "num", "constraints.embedding_type": "str",
     "constraints.fine_tuning": "bool",
+    "data.chunking": "bool", "data.monthly_churn": "num", "data.labelled_examples": "num",
+    "deployment.gpu_type": "str", "deployment.on_device": "bool", "budget.one_off_usd": "num",
     # derived
     "data.cross_modal": "bool",  # query modality differs from document modality
     "data.non_english": "bool",  # some language other than English
@@ -61,7 +61,17 @@ MODEL_FIELDS: dict[str, str] = {
     "mteb_mean": "num", "mteb_retrieval": "num", "mteb_classification": "num", "mteb_clustering": "num",
     "mteb_sts": "num", "mteb_reranking": "num", "mteb_pair_classification": "num", "mteb_summarization": "num",
     "mteb_multilingual_mean": "num",
+    "family": "str", "tags": "list", "trained_for": "list", "lifecycle": "str", "replacement": "str",
+    "permissive": "bool", "base_model": "str", "languages_basis": "str", "languages_claim": "str",
+    "active_parameters": "num", "batch_price_per_million_tokens": "num", "free_tokens": "num",
     # derived under the requirements
+    "evidence_score": "num",  # 0-100: the model's standing on the benchmarks that match (engine/evidence.py)
+    "evidence_text": "str", "evidence_basis": "str",  # matched | related | family | none
+    "evidence_coverage": "num",
+    "latency_low_ms": "num", "latency_high_ms": "num",  # the latency estimate's range
+    "one_off_cost_usd": "num",  # indexing the corpus once
+    "languages_unknown": "bool",  # the model claims many languages without a list: the user's cannot be confirmed
+    "static": "bool",
     "deploy_as": "str",  # self_host | api: how this user would run it
     "memory_gb": "num",  # memory needed on the user's hardware (self-host)
     "latency_ms": "num",  # estimated p95 to embed one query
@@ -133,28 +143,6 @@ def memory_gb(parameters: int | None, memory_mb: float | None, hardware: str) ->
     return round(weights_gb * MEMORY_OVERHEAD + MEMORY_BASE_GB, 3)
 
 
-def latency_ms(parameters: int | None, how: str, hardware: str) -> float | None:
-    if how == "api":
-        return API_LATENCY_MS
-    if not parameters:
-        return None
-    if hardware == "gpu":
-        return round(4.0 + parameters / 1e9 * 12.0, 1)
-    return round(4.0 + parameters / 1e6 * 0.25, 1)
-
-
-def storage_gb(documents: int, dimension: int | None, output: str, avg_doc_tokens: int) -> float | None:
-    if dimension is None:
-        return None
-    if output == "sparse":  # ~ one (index, weight) pair per distinct token, at most the vocabulary
-        per_doc = min(dimension, max(avg_doc_tokens, 1)) * 8
-    elif output == "multi_vector":
-        per_doc = dimension * 4 * max(avg_doc_tokens, 1)
-    else:
-        per_doc = dimension * 4
-    return round(documents * per_doc / 1e9, 3)
-
-
 STATIC_PREPARED = "_prepared"
 
 
@@ -188,6 +176,11 @@ def base_view(row: dict) -> dict[str, Any]:
         "mteb_sts": g("mteb_sts"), "mteb_reranking": g("mteb_reranking"),
         "mteb_pair_classification": g("mteb_pair_classification"),
         "mteb_summarization": g("mteb_summarization"), "mteb_multilingual_mean": g("mteb_multilingual_mean"),
+        "family": g("family"), "tags": _loads(g("tags")), "trained_for": _loads(g("trained_for")),
+        "lifecycle": g("lifecycle") or "active", "replacement": g("replacement"), "permissive": _bool(g("permissive")),
+        "base_model": g("base_model"), "languages_basis": g("languages_basis"), "languages_claim": g("languages_claim"),
+        "active_parameters": g("active_parameters"),
+        "batch_price_per_million_tokens": g("batch_price_per_million_tokens"), "free_tokens": g("free_tokens"),
     }
 
 
@@ -196,49 +189,61 @@ def prepare_rows(rows: list[dict]) -> list[dict]:
     return [base_view(r) for r in rows]
 
 
-def model_view(row: dict, req: Requirements, rv: dict | None = None) -> dict[str, Any]:
-    """One model's facts (a `models` row or a prepared base view) under these requirements."""
+def model_view(row: dict, req: Requirements, rv: dict | None = None, ctx: dict | None = None) -> dict[str, Any]:
+    """One model's facts (a `models` row or a prepared base view) under these requirements.
+
+    `ctx` carries what the whole knowledge base contributes: `evidence` (model id -> engine.evidence result) and
+    `hardware` (the curated hardware price rows)."""
+    from embedwise.engine import costs
+    from embedwise.kb.languages import covers
+
+    ctx = ctx or {}
     view = dict(base_view(row))
     hardware = req.deployment.hardware
     d = req.data
     hosting = view["hosting"]
     how = "api" if hosting == "api" else "self_host" if hosting == "self_host" else (
         "api" if req.deployment.hosting == "api" else "self_host")
-    params = view["parameters"]
-    price = view["price_per_million_tokens"]
-    if how == "api":
-        if price is not None:
-            query_cost = round(req.deployment.queries_per_day * 30 * QUERY_TOKENS / 1e6 * price, 2)
-            indexing = round(d.documents * d.avg_doc_tokens / 1e6 * price, 2)
-            monthly = round(query_cost + indexing / AMORTISE_MONTHS, 2)
-        else:
-            query_cost = indexing = monthly = None
-        mem = None
-    else:
-        query_cost = indexing = monthly = 0.0
-        mem = memory_gb(params, view["memory_mb"], hardware)
+    mem = None if how == "api" else memory_gb(view["parameters"], view["memory_mb"], hardware)
+    sp = costs.speed(view, req, how)
+    c = costs.cost(view, req, how, sp, ctx.get("hardware") or [], mem)
     languages = view["languages"]
-    max_tokens = view["max_tokens"]
-    output = view["output"]
+    unknown_langs = bool(view["languages_claim"]) or (view["languages_basis"] == "benchmark_only"
+                                                      and bool(view["multilingual"]))
     view["deploy_as"] = how
     view["memory_gb"] = mem
-    view["latency_ms"] = latency_ms(params, how, hardware)
-    view["query_cost_monthly_usd"] = query_cost
-    view["indexing_cost_usd"] = indexing
-    view["monthly_cost_usd"] = monthly
-    view["storage_gb"] = storage_gb(d.documents, view["default_dimension"], output, d.avg_doc_tokens)
-    view["min_storage_gb"] = storage_gb(d.documents, view["min_dimension"], output, d.avg_doc_tokens)
-    view["languages_missing"] = [lang for lang in d.languages if lang not in languages] if languages else []
+    view["latency_ms"] = sp["latency_ms"]
+    view["latency_low_ms"] = sp["latency_low_ms"]
+    view["latency_high_ms"] = sp["latency_high_ms"]
+    view["speed_basis"] = sp["basis"]
+    view["cost"] = c
+    view["one_off_cost_usd"] = view["indexing_cost_usd"] = c["one_off_usd"]
+    view["monthly_cost_usd"] = c["monthly_usd"]
+    view["query_cost_monthly_usd"] = c["breakdown"].get("queries_usd_per_month", c["breakdown"].get(
+        "serving_usd_per_month"))
+    view["storage_gb"] = costs.storage_gb(d.documents, view["default_dimension"], view["output"], d.avg_doc_tokens)
+    view["min_storage_gb"] = costs.storage_gb(d.documents, view["min_dimension"], view["output"], d.avg_doc_tokens)
+    missing = [lang for lang in d.languages if not covers(languages, lang)] if languages else []
+    view["languages_unknown"] = unknown_langs and bool(missing)
+    view["languages_missing"] = [] if unknown_langs else missing
     view["domain_match"] = d.domain != "general" and d.domain in view["domains"]
-    view["docs_truncated"] = max_tokens is not None and d.avg_doc_tokens > max_tokens
+    view["docs_truncated"] = view["max_tokens"] is not None and d.avg_doc_tokens > view["max_tokens"]
+    view["static"] = costs.is_static(view)
+    ev = (ctx.get("evidence") or {}).get(view["id"]) or {"score": None, "entries": [], "basis": "none",
+                                                         "coverage": 0.0}
+    view["evidence"] = ev
+    view["evidence_score"] = ev["score"]
+    view["evidence_basis"] = ev["basis"]
+    view["evidence_coverage"] = ev.get("coverage", 0.0)
+    view["evidence_text"] = ev.get("text", "")
     return view
 
 
 def estimates_for(view: dict) -> dict[str, Any]:
     """The estimates shown beside a candidate."""
     out: dict[str, Any] = {"deploy_as": view["deploy_as"]}
-    for key in ("memory_gb", "latency_ms", "monthly_cost_usd", "query_cost_monthly_usd", "indexing_cost_usd",
-                "storage_gb", "min_storage_gb"):
+    for key in ("memory_gb", "latency_ms", "latency_low_ms", "latency_high_ms", "monthly_cost_usd",
+                "one_off_cost_usd", "storage_gb", "min_storage_gb"):
         if view.get(key) is not None:
             out[key] = view[key]
     return out
@@ -251,8 +256,9 @@ def assumptions(req: Requirements) -> dict[str, Any]:
         "bytes_per_parameter": BYTES_PER_PARAM[hw],
         "dtype": "fp16" if hw == "gpu" else "fp32",
         "memory_overhead": f"x{MEMORY_OVERHEAD} + {MEMORY_BASE_GB} GB",
-        "api_latency_ms": API_LATENCY_MS,
-        "indexing_amortised_over_months": AMORTISE_MONTHS,
+        "api_latency_ms": "60-400 ms, assumed (no sourced per-provider measurement)",
+        "indexing": "a one-off cost, apart from the monthly cost (queries, churn, vector storage)",
+        "self_hosting": "priced from the curated hardware price table: indexing hours + an always-on replica",
         "vector_bytes_per_dimension": 4,
         "monthly_queries": req.deployment.queries_per_day * 30,
         "indexing_tokens": req.data.documents * req.data.avg_doc_tokens,

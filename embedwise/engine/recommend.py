@@ -35,8 +35,7 @@ from embedwise.engine.shortlist import (
 Engine = Literal["durable", "oracle", "per_model"]
 
 
-def load_rows(db: Any = None) -> list[dict]:
-    """Every model row of the knowledge base (a sqlite_utils Database, a path, or None for the default)."""
+def _db(db: Any):
     import sqlite_utils
 
     if db is None or isinstance(db, (str, Path)):
@@ -44,11 +43,62 @@ def load_rows(db: Any = None) -> list[dict]:
 
         db = open_db(Path(db) if db is not None else None)
     assert isinstance(db, sqlite_utils.Database)
-    return list(db.query("SELECT * FROM models ORDER BY id"))
+    return db
+
+
+def load_rows(db: Any = None) -> list[dict]:
+    """Every model row of the knowledge base (a sqlite_utils Database, a path, or None for the default)."""
+    return list(_db(db).query("SELECT * FROM models ORDER BY id"))
+
+
+def load_context(db: Any = None) -> dict:
+    """What the ranking reads beside the model rows: comparable benchmark means and the hardware price table."""
+    db = _db(db)
+    scores: dict[str, list[dict]] = {}
+    for s in db.query("SELECT model_id, benchmark, task_type, task, value, comparable, zero_shot_pct, self_reported, "
+                      "language FROM scores WHERE comparable = 1 AND (task = 'mean' OR task_type = 'Mean')"):
+        scores.setdefault(s["model_id"], []).append(s)
+    hardware = list(db.query("SELECT * FROM hardware_prices")) if db["hardware_prices"].exists() else []
+    return {"scores": scores, "hardware": hardware}
+
+
+def _evidence(req: Requirements, rows: list[dict], scores: dict[str, list[dict]]) -> dict[str, dict]:
+    """Each model's benchmark evidence for these requirements; models without it placed by family or base model."""
+    from embedwise.engine import evidence as evm
+
+    wants = evm.plan(req)
+    figs = {r["id"]: evm.figures(scores.get(r["id"], []), wants) for r in rows}
+    pct = evm.percentiles(figs)
+    out = {mid: evm.evidence_for(mid, f, pct, wants) for mid, f in figs.items()}
+    by_family: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("family") and out[r["id"]]["score"] is not None:
+            by_family.setdefault(r["family"], []).append(out[r["id"]]["score"])
+    for r in rows:
+        ev = out[r["id"]]
+        if ev["score"] is None:
+            base = out.get(r.get("base_model") or "")
+            kin = by_family.get(r.get("family") or "")
+            if base and base["score"] is not None:
+                ev.update(score=round(base["score"] * 0.9, 1), basis="family",
+                          note=f"no figure for {wants[0].label if wants else 'this case'}; placed by its base model "
+                               f"{r['base_model']} ({base['score']:.0f}/100 on the matching benchmarks), "
+                               "wide uncertainty: validate it on your data")
+            elif kin:
+                mean = sum(kin) / len(kin)
+                ev.update(score=round(mean * 0.9, 1), basis="family",
+                          note=f"no figure for {wants[0].label if wants else 'this case'}; placed by its family "
+                               f"{r['family']} ({mean:.0f}/100 on average), wide uncertainty: validate it on your data")
+            else:
+                ev.update(score=35.0, basis="none",
+                          note=f"no benchmark figure for {wants[0].label if wants else 'this case'}: placed below "
+                               "the median, wide uncertainty; validate it on your data")
+        ev["text"] = evm.describe(ev)
+    return out
 
 
 def recommend(req: Requirements, db: Any = None, top: int | None = None, *, rules: RuleSet | str | Path | None = None,
-              engine: Engine = "durable", rows: list[dict] | None = None) -> Shortlist:
+              engine: Engine = "durable", rows: list[dict] | None = None, context: dict | None = None) -> Shortlist:
     """Evaluate the rules for these requirements against the knowledge base.
 
     `top` limits the ranked candidates (all survivors when None); the excluded list is always complete.
@@ -58,22 +108,26 @@ def recommend(req: Requirements, db: Any = None, top: int | None = None, *, rule
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the evaluation allocates many small objects and frees none: collections only cost time
     try:
-        return _recommend(req, db, top, rules, engine, rows)
+        return _recommend(req, db, top, rules, engine, rows, context)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _recommend(req: Requirements, db: Any, top: int | None, rules: RuleSet | str | Path | None, engine: Engine,
-               rows: list[dict] | None) -> Shortlist:
+               rows: list[dict] | None, context: dict | None) -> Shortlist:
     t0 = time.perf_counter()
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
     if rows is None:
         rows = load_rows(db)
+        if context is None:
+            context = load_context(db)
+    context = context or {"scores": {}, "hardware": []}
     rows = prepare_rows(rows)  # a no-op for rows that were prepared before
     t1 = time.perf_counter()
     rv = req_view(req)
-    views = [model_view(r, req, rv) for r in rows]
+    ctx = {"evidence": _evidence(req, rows, context.get("scores") or {}), "hardware": context.get("hardware") or []}
+    views = [model_view(r, req, rv, ctx) for r in rows]
     t2 = time.perf_counter()
     ev = evaluate(ruleset, rv, views, engine)
     t3 = time.perf_counter()
@@ -125,12 +179,21 @@ def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[d
         reasons = [t.reason for t in sorted(terms, key=lambda t: -abs(t.value)) if t.value != 0]
         if v.get("status") == "discovered":
             reasons.append("discovered on the hub: facts not curated, check them before you rely on them")
-        ranked.append(Candidate.model_construct(id=mid, name=v.get("name") or mid, rank=0, score=score, breakdown=terms,
-                                reasons=reasons, estimates=estimates_for(v), status=v.get("status") or "curated",
-                                provider=v.get("provider"), hosting=v.get("hosting")))
+        ev = v.get("evidence") or {}
+        basis = ev.get("basis", "none")
+        uncertainty = "low" if basis == "matched" and ev.get("coverage", 0) >= 0.5 else (
+            "medium" if basis in ("matched", "related") else "high")
+        ranked.append(Candidate.model_construct(
+            id=mid, name=v.get("name") or mid, rank=0, score=score, breakdown=terms, reasons=reasons,
+            estimates=estimates_for(v), status=v.get("status") or "curated", provider=v.get("provider"),
+            hosting=v.get("hosting"), family=v.get("family"),
+            evidence=[{k: e[k] for k in ("benchmark", "task_type", "language", "value", "zero_shot_pct",
+                                         "self_reported", "percentile", "weight", "discount")}
+                      for e in ev.get("entries", [])],
+            evidence_basis=basis, uncertainty=uncertainty, cost=v.get("cost") or {},
+            risks=[t.reason for t in terms if t.term == "risk" and t.value < 0]))
     ranked.sort(key=lambda c: (-c.score, c.id))
-    for i, c in enumerate(ranked, 1):
-        c.rank = i
+    ranked = _diversify(ranked, req)
     rank_of = {c.id: c.rank for c in ranked}
     advice = []
     for rule in ruleset.rules:
@@ -144,11 +207,36 @@ def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[d
         if hits:
             advice.append(Advice(rule=rule.id, step=rule.step, text=render_text(rule.text, None, rv, models=hits[:5])))
     relaxation = _relaxation(ruleset, ev, views, by_id) if not ranked else None
+    shown = ranked[:top] if top else ranked
+    unmeasured = [c.id for c in ranked[:30] if c.evidence_basis in ("family", "none")
+                  and c.id not in {s.id for s in shown[:10]}][:3]
     return Shortlist(
-        shortlist=ranked[:top] if top else ranked, excluded=excluded, advice=advice, relaxation=relaxation,
+        shortlist=shown, excluded=excluded, advice=advice, relaxation=relaxation,
         estimates={"assumptions": assumptions(req)}, requirements=req.model_dump(mode="json"),
-        total_models=len(views), survivors=len(ranked),
+        total_models=len(views), survivors=len(ranked), validate_these=unmeasured,
     )
+
+
+MAX_PER_FAMILY_TOP5 = 2
+
+
+def _diversify(ranked: list[Candidate], req: Requirements) -> list[Candidate]:
+    """At most two models of one family in the top five: a third is moved just below the fifth place."""
+    top: list[Candidate] = []
+    held: list[Candidate] = []
+    rest = list(ranked)
+    while rest and len(top) < 5:
+        c = rest.pop(0)
+        fam = c.family or c.id
+        if sum(1 for t in top if (t.family or t.id) == fam) >= MAX_PER_FAMILY_TOP5:
+            c.reasons = c.reasons + [f"moved below the top five: two {fam} models rank above it (family diversity)"]
+            held.append(c)
+        else:
+            top.append(c)
+    out = top + held + rest
+    for i, c in enumerate(out, 1):
+        c.rank = i
+    return out
 
 
 def _relaxation(ruleset: RuleSet, ev: Evaluation, views: list[dict], by_id: dict) -> Relaxation:
@@ -187,6 +275,21 @@ def why(shortlist: Shortlist, model_id: str) -> str:
                 lines.append(f"  {t.value:+8.3f}  {t.term:<12} {t.reason}  [{t.rule}]")
         else:
             lines.append("No rule added to its score.")
+        if c.evidence:
+            lines.append(f"Benchmark evidence ({c.evidence_basis}, uncertainty {c.uncertainty}):")
+            for e in c.evidence:
+                zs = "zero-shot unknown" if e["zero_shot_pct"] is None else f"zero-shot {e['zero_shot_pct']:g}%"
+                lines.append(f"  {e['benchmark']} {e['task_type']}" + (f" [{e['language']}]" if e["language"] else "")
+                             + f": {e['value']:.2f} (percentile {e['percentile']:g}, weight {e['weight']:g}, {zs}"
+                             + (", self-reported" if e["self_reported"] else "") + ")")
+        else:
+            lines.append(f"Benchmark evidence: none that matches ({c.evidence_basis}); uncertainty {c.uncertainty}.")
+        if c.cost:
+            lines.append(f"Cost: one-off {fmt(c.cost.get('one_off_usd'))} USD, monthly {fmt(c.cost.get('monthly_usd'))} "
+                         f"USD, vectors {fmt(c.cost.get('storage_gb'))} GB")
+            lines.append("  " + ", ".join(f"{k}={fmt(v)}" for k, v in (c.cost.get("breakdown") or {}).items()))
+        if c.risks:
+            lines.append("Risks: " + "; ".join(c.risks))
         if c.estimates:
             lines.append("Estimates: " + ", ".join(f"{k}={fmt(v)}" for k, v in c.estimates.items()))
         return "\n".join(lines)

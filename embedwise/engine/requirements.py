@@ -50,6 +50,12 @@ class Data(_Section):
     keyword_heavy: bool = Field(False, description="catalogues, part numbers, technical docs: exact terms matter")
     avg_doc_tokens: int = Field(300, ge=1, le=10_000_000, description="average document (or chunk) length in tokens")
     documents: int = Field(100_000, ge=0, le=10**12, description="how many documents (or chunks) to embed")
+    chunking: bool = Field(True, description="documents may be split into chunks; false = each is embedded whole, "
+                                             "so the model's window must hold avg_doc_tokens")
+    monthly_churn: float = Field(0.0, ge=0, le=1, description="share of the documents re-embedded each month "
+                                                               "(new or changed), 0-1")
+    labelled_examples: int = Field(0, ge=0, le=10**9, description="labelled examples you have (for fine-tuning, "
+                                                                   "SetFit or a linear probe)")
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -83,11 +89,16 @@ class Deployment(_Section):
     latency_p95_ms: float | None = Field(None, gt=0, le=3_600_000,
                                          description="p95 latency budget to embed one query, in ms; null = no limit")
     queries_per_day: int = Field(10_000, ge=0, le=10**12, description="queries embedded per day")
+    gpu_type: str | None = Field(None, description="the GPU you would serve on (T4, L4, A10G, L40S, A100-80GB, H100): "
+                                                   "prices self-hosting and scales speed; null = the cheapest that fits")
+    on_device: bool = Field(False, description="the model runs on a phone or other edge device")
 
 
 class Budget(_Section):
     monthly_usd: float | None = Field(None, ge=0, le=10**9, description="monthly budget for embedding in USD; "
                                                                         "null = no limit")
+    one_off_usd: float | None = Field(None, ge=0, le=10**9, description="budget for indexing the corpus once, in "
+                                                                         "USD; null = no limit")
     priority: Priority = Field("balanced", description="accuracy | balanced | cost: is a 2-3% gain worth a large "
                                                        "cost increase?")
 

@@ -35,6 +35,13 @@ class Candidate(BaseModel):
     status: str = "curated"  # "discovered": hub facts only, not curated
     provider: str | None = None
     hosting: str | None = None
+    family: str | None = None
+    # The benchmark figures behind the score: [{benchmark, task_type, language, value, zero_shot_pct, weight, ...}]
+    evidence: list[dict[str, Any]] = []
+    evidence_basis: str = "none"  # matched | related | family | none
+    uncertainty: str = "high"  # low | medium | high: how far the benchmark evidence can be trusted for this case
+    cost: dict[str, Any] = {}  # {one_off_usd, monthly_usd, storage_gb, breakdown}
+    risks: list[str] = []  # unknown facts under a hard limit: confirm them before relying on the model
 
 
 class Exclusion(BaseModel):
@@ -72,6 +79,7 @@ class Shortlist(BaseModel):
     requirements: dict[str, Any] = {}
     total_models: int = 0
     survivors: int = 0
+    validate_these: list[str] = []  # strong candidates without the matching benchmark figure
     engine: dict[str, Any] = Field(default_factory=dict)  # shape, rules, timings
 
     def candidate(self, model_id: str) -> Candidate | None:

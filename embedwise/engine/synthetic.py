@@ -78,6 +78,8 @@ def random_record(rng: random.Random, i: int) -> ModelRecord:
         "downloads": rng.choice([None, 0, rng.randint(10, 10**8)]), "likes": rng.randint(0, 5000),
         "scores": scores,
     }
+    if data["price_per_million_tokens"] is not None:
+        data["price_date"] = dt.date(2026, 6, 1)
     if status == "curated":
         data["sources"] = {f: {"ref": "synthetic"} for f in FACT_FIELDS
                            if data.get(f) is not None and data.get(f) != []}

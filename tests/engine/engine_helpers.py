@@ -26,6 +26,8 @@ def record(**overrides) -> ModelRecord:
             "open_weights": True, "hosting": "self_host", "parameters": 110_000_000, "dimensions": [768],
             "max_tokens": 512}
     data.update(overrides)
+    if data.get("price_per_million_tokens") is not None:
+        data.setdefault("price_date", "2026-06-01")
     return ModelRecord.model_validate(data)
 
 

@@ -15,7 +15,7 @@ models:
     tags: [small, matryoshka]
     modality: text
     input_modalities: [text]
-    languages: [en]
+    languages: [eng]
     license: Apache-2.0
     commercial_use: true
     open_weights: true
@@ -35,7 +35,7 @@ models:
     modality: text
     input_modalities: [text]
     domains: [legal, general]
-    languages: [en, zh, de]
+    languages: [eng, zho, deu]
     multilingual: true
     license: CC-BY-NC-4.0
     commercial_use: false
@@ -56,7 +56,7 @@ models:
     provider: acme
     modality: text
     input_modalities: [text]
-    languages: [en, fr]
+    languages: [eng, fra]
     license: proprietary
     commercial_use: true
     open_weights: false
@@ -65,6 +65,7 @@ models:
     dimensions: [1024, 512, 256]
     max_tokens: 8192
     price_per_million_tokens: 0.1
+    price_date: 2026-06-01
     sources:
       "provider, modality, input_modalities, languages, license, commercial_use, open_weights, hosting, api_name, dimensions, max_tokens, price_per_million_tokens": SRC
 """.replace("SRC", SOURCE)

@@ -4,6 +4,7 @@ A module with its own name (not conftest): every test folder has a conftest, and
 picks up whichever was imported last."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -37,10 +38,10 @@ def curated_records() -> list[ModelRecord]:
     text = dict(modality="text", input_modalities=["text"], open_weights=True, hosting="self_host",
                 commercial_use=True)
     return [
-        curated(id=MINILM, name="all-MiniLM-L6-v2", provider="sentence-transformers", hf_id=MINILM, languages=["en"],
+        curated(id=MINILM, name="all-MiniLM-L6-v2", provider="sentence-transformers", hf_id=MINILM, languages=["eng"],
                 license="Apache-2.0", parameters=22_700_000, dimensions=[384], max_tokens=256, safetensors=True,
                 **text),
-        curated(id=BGE, name="bge-small-en-v1.5", provider="BAAI", hf_id=BGE, languages=["en"], license="MIT",
+        curated(id=BGE, name="bge-small-en-v1.5", provider="BAAI", hf_id=BGE, languages=["eng"], license="MIT",
                 parameters=33_400_000, dimensions=[384], max_tokens=512, **text),
         curated(id=CLIP, name="clip-vit-base-patch32", provider="OpenAI", hf_id=CLIP, modality="multimodal",
                 input_modalities=["text", "image"], license="MIT", commercial_use=True, open_weights=True,
@@ -51,7 +52,7 @@ def curated_records() -> list[ModelRecord]:
         curated(id=GONE, name="gone-embedder", provider="Acme", hf_id=GONE, license="Apache-2.0", **text),
         curated(id=API, name="text-embedding-3-small", provider="OpenAI", modality="text", input_modalities=["text"],
                 license="proprietary", commercial_use=True, open_weights=False, hosting="api", api_name=API,
-                dimensions=[1536, 512], price_per_million_tokens=0.02),
+                dimensions=[1536, 512], price_per_million_tokens=0.02, price_date=dt.date(2026, 6, 1)),
     ]
 
 
