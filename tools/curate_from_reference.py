@@ -105,7 +105,11 @@ def apply_price(rec: dict, srcs: dict, entry: dict, ctx: dict) -> None:
     kind = "vendor" if row["price_source_type"].startswith("official") else "secondary"
     confidence = "low" if uncertain else ((row["confidence"] or "low").split(" ")[0].lower())
     confidence = confidence if confidence in ("high", "medium", "low") else "low"
-    if value is not None and "price_per_million_tokens" not in rec:
+    if rec.get("price_status") == "no_public_price":  # a checked fact: the vendor no longer lists a price
+        srcs["price_per_million_tokens"] = {**srcs.get("price_per_million_tokens", source(ref, ctx["date"], None, kind)),
+                                            "note": (srcs.get("price_per_million_tokens", {}).get("note") or "")
+                                            + f"; the reference table's older figure was {raw or 'blank'} ({ref})"}
+    elif value is not None and "price_per_million_tokens" not in rec:
         rec["price_per_million_tokens"] = value
         rec["price_confidence"] = confidence
         rec["price_date"] = ctx["price_table_date"]

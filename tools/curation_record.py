@@ -319,6 +319,11 @@ def _derive(rec: dict, srcs: dict, entry: dict, ctx: dict, card: str | None, mre
                                  "curator", "medium")
     if "modality" not in rec or "input_modalities" not in rec:
         raise CurationError(f"{rid}: modality unknown")
+    if len(rec["input_modalities"]) > 1 and rec["modality"] != "multimodal":
+        # the knowledge base's convention: a model that embeds two modalities into one space is multimodal
+        rec["modality"] = "multimodal"
+        srcs["modality"] = {**srcs.get("modality", srcs["input_modalities"]), "note": "multimodal: it embeds "
+                            + " and ".join(rec["input_modalities"]) + " into one space"}
     if rec.get("hosting") == "self_host" and not rec.get("open_weights"):
         raise CurationError(f"{rid}: self_host without open weights")
     if rec.get("parameters") and rec.get("open_weights"):

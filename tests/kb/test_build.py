@@ -39,7 +39,10 @@ BAD_CASES = {
     "absurd size": ("parameters: 22000000", "parameters: 9000000000000000", "parameters"),
     "wrong type": ("max_tokens: 256", "max_tokens: lots", "max_tokens"),
     "unknown field": ("max_tokens: 256", "max_tokens: 256\n    colour: blue", "colour"),
-    "bad language": ("languages: [en]", "languages: [english]", "languages"),
+    "bad language": ("languages: [eng]", "languages: [english]", "languages"),
+    "not ISO 639-3": ("languages: [eng]", "languages: [en]", "languages"),
+    "unknown trained_for": ("languages: [eng]", "languages: [eng]\n    trained_for: [telepathy]", "trained_for"),
+    "unknown lifecycle": ("languages: [eng]", "languages: [eng]\n    lifecycle: zombie", "lifecycle"),
 }
 
 

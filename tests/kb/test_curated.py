@@ -188,7 +188,7 @@ def test_kinds_match_their_files(by_file):
     for m in by_file["text_sparse_multivector"]:
         assert m["modality"] == "text" and m["output"] in ("sparse", "multi_vector"), m["id"]
     for m in by_file["api"]:
-        assert m["hosting"] == "api" and m.get("api_name"), m["id"]
+        assert m["hosting"] in ("api", "both") and m.get("api_name"), m["id"]
     for m in by_file["image"]:
         assert "image" in m["input_modalities"], m["id"]
     for m in by_file["audio"]:
@@ -220,7 +220,8 @@ def test_matryoshka_and_prefix_examples(records):
     assert records["openai/text-embedding-3-small"].dimensions == [1536, 1024, 512, 256]
     assert records["nomic-ai/nomic-embed-text-v1.5"].dimensions == [768, 512, 256, 128, 64]
     assert records["BAAI/bge-m3"].dimensions == [1024]
-    assert records["BAAI/bge-m3"].languages.count("azj") == 1
+    assert records["BAAI/bge-m3"].languages == [] and "100+" in records["BAAI/bge-m3"].languages_claim
+    assert records["BAAI/bge-m3"].languages_basis == "card" and records["BAAI/bge-m3"].multilingual
     assert records["intfloat/e5-base-v2"].query_prefix == "query: "
     assert records["intfloat/e5-base-v2"].document_prefix == "passage: "
     assert records["BAAI/bge-base-en-v1.5"].query_prefix == "Represent this sentence for searching relevant passages: "
@@ -294,17 +295,29 @@ def test_api_models_have_the_reference_price(records, price_subset):
     for model_id, row in price_subset.items():
         r = records[model_id]
         src = r.sources.get("price_per_million_tokens")
-        assert src is not None and "api_pricing.csv" in src.ref, model_id
-        if row["usd_per_1M"] is None:
-            assert r.price_per_million_tokens is None, model_id
-            assert "NOT FOUND" in (src.note or ""), model_id
-        else:
+        assert src is not None, model_id
+        if "api_pricing.csv" in src.ref and row["usd_per_1M"] is not None:
             assert r.price_per_million_tokens == pytest.approx(row["usd_per_1M"]), model_id
-            assert r.price_confidence == row["confidence"], model_id
-    for model_id in ("jina/jina-embeddings-v3", "nomic/nomic-embed-text-v1.5"):
-        assert records[model_id].price_per_million_tokens is None
+        elif "api_pricing.csv" not in src.ref:
+            assert src.confidence is not None, f"{model_id}: a checked price says how sure it is"
     assert records["openai/text-embedding-3-small"].price_per_million_tokens == 0.02
     assert records["voyage/voyage-3.5"].price_per_million_tokens == 0.06
+
+
+def test_every_api_model_is_priced_or_says_there_is_no_public_price(records):
+    for r in records.values():
+        if r.hosting not in ("api", "both"):
+            continue
+        src = r.sources.get("price_per_million_tokens")
+        assert src is not None, f"{r.id}: no source for its price (or for the absence of one)"
+        if r.price_per_million_tokens is None:
+            assert r.price_status == "no_public_price", r.id
+        else:
+            assert r.price_date is not None and r.price_status == "listed", r.id
+    batch = [r for r in records.values() if r.batch_price_per_million_tokens is not None]
+    assert batch and all(b.batch_price_per_million_tokens <= b.price_per_million_tokens for b in batch)
+    assert records["google/text-embedding-004"].lifecycle == "retired"
+    assert records["google/text-embedding-004"].replacement
 
 
 def test_every_fact_has_a_source(by_file):
@@ -324,7 +337,7 @@ def test_scores_follow_the_convention(records):
     for r in records.values():
         for s in r.scores:
             if s.task_type == "Mean":
-                assert s.task in ("Mean (Task)", "Mean (TaskType)")
+                assert s.task in ("Mean (Task)", "Mean (TaskType)", "Mean (Public)")
                 if not s.comparable:
                     assert "partial" in s.source
             if s.benchmark == "MTEB":

@@ -51,7 +51,8 @@ def test_filters(db, expression, expected):
 def test_issue_example_compiles_to_parameterised_sql():
     q = compile_query("modality=text commercial_use lang=zho params<1B dims<=1024 domain=legal sort=-mteb.retrieval limit=10")
     assert "?" in q.sql and "zho" not in q.sql and "legal" not in q.sql
-    assert q.params == ["text", 1, "zho", 1_000_000_000, 1024, "legal", 10]
+    assert q.params[:2] == ["text", 1] and q.params[-4:] == [1_000_000_000, 1024, "legal", 10]
+    assert {"zho", "cmn", "yue"} <= set(q.params)  # a macrolanguage matches its members
 
 
 @pytest.mark.parametrize("expression, position, fragment", [
