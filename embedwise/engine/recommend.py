@@ -179,9 +179,9 @@ def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[d
         reasons = [t.reason for t in sorted(terms, key=lambda t: -abs(t.value)) if t.value != 0]
         if v.get("status") == "discovered":
             reasons.append("discovered on the hub: facts not curated, check them before you rely on them")
-        ev = v.get("evidence") or {}
-        basis = ev.get("basis", "none")
-        uncertainty = "low" if basis == "matched" and ev.get("coverage", 0) >= 0.5 else (
+        evd = v.get("evidence") or {}
+        basis = evd.get("basis", "none")
+        uncertainty = "low" if basis == "matched" and evd.get("coverage", 0) >= 0.5 else (
             "medium" if basis in ("matched", "related") else "high")
         ranked.append(Candidate.model_construct(
             id=mid, name=v.get("name") or mid, rank=0, score=score, breakdown=terms, reasons=reasons,
@@ -189,7 +189,7 @@ def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[d
             hosting=v.get("hosting"), family=v.get("family"),
             evidence=[{k: e[k] for k in ("benchmark", "task_type", "language", "value", "zero_shot_pct",
                                          "self_reported", "percentile", "weight", "discount")}
-                      for e in ev.get("entries", [])],
+                      for e in evd.get("entries", [])],
             evidence_basis=basis, uncertainty=uncertainty, cost=v.get("cost") or {},
             risks=[t.reason for t in terms if t.term == "risk" and t.value < 0]))
     ranked.sort(key=lambda c: (-c.score, c.id))

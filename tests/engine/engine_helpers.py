@@ -7,6 +7,7 @@ from pathlib import Path
 import sqlite_utils
 
 from embedwise.engine.requirements import Requirements
+from embedwise.kb.languages import covers
 from embedwise.kb import store
 from embedwise.kb.licenses import NON_COMMERCIAL, PERMISSIVE, is_non_commercial
 from embedwise.kb.schema import ModelRecord
@@ -42,7 +43,20 @@ def _how(rec: ModelRecord, req: Requirements) -> str:
     return "api" if req.deployment.hosting == "api" else "self_host"
 
 
-def violations(req: Requirements, rec: ModelRecord) -> list[str]:
+def _static(rec: ModelRecord) -> bool:
+    return "static" in " ".join(rec.tags).lower() or "model2vec" in " ".join(rec.tags).lower() \
+        or "potion" in rec.id.lower()
+
+
+def _view(rec: ModelRecord, req: Requirements, hardware: list[dict]) -> dict:
+    """Cost and latency as the engine's documented estimate models compute them (engine/costs.py)."""
+    from embedwise.engine.estimates import model_view
+    from embedwise.kb.store import record_to_row
+
+    return model_view(record_to_row(rec), req, None, {"hardware": hardware})
+
+
+def violations(req: Requirements, rec: ModelRecord, hardware: list[dict] | None = None) -> list[str]:
     """Every hard requirement this model breaks, computed from its record alone (no engine code)."""
     out = []
     d, dep, c = req.data, req.deployment, req.constraints
@@ -58,12 +72,38 @@ def violations(req: Requirements, rec: ModelRecord) -> list[str]:
     if req.task == "cross_modal_search" and rec.modality != "multimodal":
         out.append("cross-modal")
     text_side = d.modality in ("text", "multimodal") or q in ("text", "multimodal")
-    if text_side and d.languages and "text" in rec.input_modalities:
-        if rec.languages:
-            if not set(d.languages) <= set(rec.languages):
-                out.append("languages")
-        elif any(lang != "eng" for lang in d.languages) and not rec.multilingual:
-            out.append("languages unknown")
+    claimed = bool(rec.languages_claim) or (rec.languages_basis == "benchmark_only" and rec.multilingual)
+    if text_side and d.languages and "text" in rec.input_modalities and rec.languages and not claimed:
+        if not all(covers(rec.languages, lang) for lang in d.languages):
+            out.append("languages")
+    if text_side and "text" in rec.input_modalities and not rec.languages and not rec.multilingual \
+            and any(lang != "eng" for lang in d.languages):
+        out.append("languages unknown")
+    tf = set(rec.trained_for)
+    docs = d.domain in ("documents", "document", "visual_documents", "pdf", "slides", "scans")
+    if "masked_lm_only" in tf:
+        out.append("masked lm")
+    if tf:
+        if d.modality == "text" and q == "text" and not tf & {"text_retrieval", "text_similarity", "code", "lexical"}:
+            out.append("trained for")
+        if d.modality == "image" and not docs and not tf & {"image_text", "image"}:
+            out.append("trained for")
+        if d.modality == "image" and q == "text" and "image_text" not in tf:
+            out.append("trained for")
+        if d.modality == "image" and docs and "visual_document" not in tf:
+            out.append("trained for")
+        if d.modality == "audio" and d.domain != "speech" and "general_audio" not in tf:
+            out.append("trained for")
+        if d.modality == "audio" and d.domain == "speech" and not tf & {"speech", "general_audio"}:
+            out.append("trained for")
+        if d.modality == "video" and "video" not in tf:
+            out.append("trained for")
+    if rec.lifecycle == "retired":
+        out.append("retired")
+    if not d.chunking and d.modality == "text" and (rec.max_tokens is None or rec.max_tokens < d.avg_doc_tokens):
+        out.append("window")
+    if dep.on_device and rec.parameters and rec.parameters > 150_000_000 and not _static(rec):
+        out.append("on device")
     if d.cross_lingual and not rec.multilingual:
         out.append("cross-lingual")
     if req.license.commercial_use:
@@ -71,7 +111,7 @@ def violations(req: Requirements, rec: ModelRecord) -> list[str]:
             out.append("commercial")
         if rec.license in UNKNOWN_LICENSES:
             out.append("licence unknown")
-    if req.license.permissive_only and rec.license not in PERMISSIVE:
+    if req.license.permissive_only and (rec.license not in PERMISSIVE or rec.permissive is False):
         out.append("permissive")
     if dep.hosting == "self_host" or dep.data_must_stay_on_premises:
         if rec.hosting == "api" or not rec.open_weights:
@@ -89,31 +129,23 @@ def violations(req: Requirements, rec: ModelRecord) -> list[str]:
     if how == "self_host" and rec.parameters:
         if dep.hardware == "cpu" and rec.parameters > 1_000_000_000:
             out.append("cpu size")
-    if c.max_parameters is not None:
-        if rec.parameters is None and how == "self_host":
-            out.append("size unknown")
-        elif rec.parameters is not None and rec.parameters > c.max_parameters:
+    if c.max_parameters is not None:  # an unknown size is a named risk, not a violation
+        if rec.parameters is not None and rec.parameters > c.max_parameters:
             out.append("max parameters")
     if c.max_dimensions is not None and (not rec.dimensions or min(rec.dimensions) > c.max_dimensions):
         out.append("max dimensions")
-    if req.budget.monthly_usd is not None and how == "api":
-        if rec.price_per_million_tokens is None:
+    view = _view(rec, req, hardware or [])
+    if req.budget.monthly_usd is not None:
+        if how == "api" and rec.price_per_million_tokens is None:
             out.append("price unknown")
-        else:
-            p = rec.price_per_million_tokens
-            monthly = (round(dep.queries_per_day * 30 * 32 / 1e6 * p, 2)
-                       + round(d.documents * d.avg_doc_tokens / 1e6 * p, 2) / 12)
-            if monthly > req.budget.monthly_usd + 0.01:
-                out.append("budget")
-    if dep.latency_p95_ms is not None:
-        if how == "api":
-            lat = 150.0
-        elif rec.parameters:
-            lat = 4 + rec.parameters / 1e9 * 12 if dep.hardware == "gpu" else 4 + rec.parameters / 1e6 * 0.25
-        else:
-            lat = None
-        if lat is not None and lat > dep.latency_p95_ms + 0.1:
-            out.append("latency")
+        elif view["monthly_cost_usd"] is not None and view["monthly_cost_usd"] > req.budget.monthly_usd + 1e-9:
+            out.append("budget")
+    if req.budget.one_off_usd is not None and view["one_off_cost_usd"] is not None \
+            and view["one_off_cost_usd"] > req.budget.one_off_usd + 1e-9:
+        out.append("one-off budget")
+    if dep.latency_p95_ms is not None and view["latency_low_ms"] is not None \
+            and view["latency_low_ms"] > dep.latency_p95_ms:
+        out.append("latency")
     et = c.embedding_type
     if et in ("dense", "sparse", "multi_vector") and rec.output != et:
         out.append("embedding type")
@@ -124,11 +156,13 @@ def violations(req: Requirements, rec: ModelRecord) -> list[str]:
     return out
 
 
-def assert_shortlist_sound(shortlist, records_by_id: dict[str, ModelRecord], req: Requirements) -> None:
+def assert_shortlist_sound(shortlist, records_by_id: dict[str, ModelRecord], req: Requirements,
+                           hardware: list[dict] | None = None) -> None:
     """Every shortlisted model meets every hard requirement; every excluded one breaks at least one."""
     for cand in shortlist.shortlist:
-        broken = violations(req, records_by_id[cand.id])
+        broken = violations(req, records_by_id[cand.id], hardware)
         assert not broken, f"{cand.id} is shortlisted but breaks {broken}"
     for exc in shortlist.excluded:
         assert exc.reasons and all(r.text and r.rule for r in exc.reasons)
-        assert violations(req, records_by_id[exc.id]), f"{exc.id} is excluded ({exc.reasons}) but breaks nothing"
+        assert violations(req, records_by_id[exc.id], hardware), \
+            f"{exc.id} is excluded ({exc.reasons}) but breaks nothing"
