@@ -70,6 +70,7 @@ MODEL_FIELDS: dict[str, str] = {
     "evidence_coverage": "num",
     "latency_low_ms": "num", "latency_high_ms": "num",  # the latency estimate's range
     "one_off_cost_usd": "num",  # indexing the corpus once
+    "first_year_cost_usd": "num",  # one-off + 12 months
     "languages_unknown": "bool",  # the model claims many languages without a list: the user's cannot be confirmed
     "static": "bool",
     "deploy_as": "str",  # self_host | api: how this user would run it
@@ -219,6 +220,8 @@ def model_view(row: dict, req: Requirements, rv: dict | None = None, ctx: dict |
     view["cost"] = c
     view["one_off_cost_usd"] = view["indexing_cost_usd"] = c["one_off_usd"]
     view["monthly_cost_usd"] = c["monthly_usd"]
+    view["first_year_cost_usd"] = (None if c["one_off_usd"] is None or c["monthly_usd"] is None
+                                   else round(c["one_off_usd"] + 12 * c["monthly_usd"], 2))
     view["query_cost_monthly_usd"] = c["breakdown"].get("queries_usd_per_month", c["breakdown"].get(
         "serving_usd_per_month"))
     view["storage_gb"] = costs.storage_gb(d.documents, view["default_dimension"], view["output"], d.avg_doc_tokens)

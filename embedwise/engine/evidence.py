@@ -78,8 +78,9 @@ def plan(req) -> list[Want]:
     domain = "code" if req.task == "code_search" else d.domain
     for bench, w in DOMAIN_BENCHMARKS.get(domain, []):
         add(bench, "Mean", w)
-    if d.avg_doc_tokens >= 2000 and main == "Retrieval":
-        add("LongEmbed", "Mean", 0.8)
+    long_docs = d.avg_doc_tokens >= 2000 and main == "Retrieval"
+    if long_docs:
+        add("LongEmbed", "Mean", 1.0 if not d.chunking else 0.8)
     others = [lang for lang in d.languages if lang != "eng"]
     for lang in others:
         for i, bench in enumerate(LANGUAGE_BENCHMARKS.get(lang, [])):
@@ -183,7 +184,9 @@ def evidence_for(model_id: str, figs: dict[tuple, dict], pct: dict[tuple, dict[s
         return {"score": None, "coverage": 0.0, "entries": [], "basis": "none"}
     # The more specific the matched evidence, the narrower the uncertainty: coverage of the plan's weight.
     coverage = got_w / total_w if total_w else 0.0
-    primary = entries[0]["weight"] >= max(w.weight for w in wants) - 1e-9 and entries[0]["benchmark"] == wants[0].benchmark
+    first = wants[0]
+    primary = (entries[0]["benchmark"], entries[0]["task_type"], entries[0]["language"]) == (
+        first.benchmark, first.task_type, first.language)
     return {"score": round(100 * acc / got_w, 1), "coverage": round(coverage, 3), "entries": entries,
             "basis": "matched" if primary else "related"}
 

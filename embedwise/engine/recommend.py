@@ -206,7 +206,19 @@ def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[d
         hits = sorted((m for m in ev.advice_matches.get(rule.id, ()) if m in rank_of), key=rank_of.get)
         if hits:
             advice.append(Advice(rule=rule.id, step=rule.step, text=render_text(rule.text, None, rv, models=hits[:5])))
+    infeasible = _infeasible(req, views)
+    if infeasible and ranked:
+        # Models whose estimate is unknown would survive a limit no known model meets: refuse instead.
+        for c in ranked:
+            excluded.append(Exclusion.model_construct(
+                id=c.id, name=c.name, status=c.status,
+                reasons=[Reason.model_construct(rule="engine.infeasible", text=t) for t, _ in infeasible]))
+        ranked = []
     relaxation = _relaxation(ruleset, ev, views, by_id) if not ranked else None
+    if relaxation is not None and infeasible:
+        relaxation.feasible = [hint for _, hint in infeasible]
+        if relaxation.best is None:
+            relaxation.best = RelaxOption(relax=infeasible[0][1], rules=["engine.infeasible"], brings_back=0)
     shown = ranked[:top] if top else ranked
     unmeasured = [c.id for c in ranked[:30] if c.evidence_basis in ("family", "none")
                   and c.id not in {s.id for s in shown[:10]}][:3]
@@ -215,6 +227,22 @@ def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[d
         estimates={"assumptions": assumptions(req)}, requirements=req.model_dump(mode="json"),
         total_models=len(views), survivors=len(ranked), validate_these=unmeasured,
     )
+
+
+def _infeasible(req: Requirements, views: list[dict]) -> list[tuple[str, str]]:
+    """Limits that no model in the knowledge base can meet, with the value that is feasible."""
+    out = []
+    budget = req.deployment.latency_p95_ms
+    lows = [v["latency_low_ms"] for v in views if v.get("latency_low_ms") is not None]
+    if budget is not None and lows and budget < min(lows):
+        out.append((f"no model can embed a query in {budget:g} ms: the fastest estimate is {min(lows):g} ms",
+                    f"deployment.latency_p95_ms: {max(min(lows), 1):g} or more"))
+    dims = req.constraints.max_dimensions
+    mins = [v["min_dimension"] for v in views if v.get("min_dimension")]
+    if dims is not None and mins and dims < min(mins):
+        out.append((f"no model produces {dims}-dimensional vectors: the smallest is {min(mins)}",
+                    f"constraints.max_dimensions: {min(mins)} or more"))
+    return out
 
 
 MAX_PER_FAMILY_TOP5 = 2

@@ -68,6 +68,7 @@ class Relaxation(BaseModel):
     excluded_by: list[dict[str, Any]] = []  # [{rule, relax, excludes: N}], most first
     best: RelaxOption | None = None
     options: list[RelaxOption] = []
+    feasible: list[str] = []  # for limits no model meets: the value that would be feasible
 
 
 class Shortlist(BaseModel):
