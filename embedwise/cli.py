@@ -15,8 +15,18 @@ kb_app = typer.Typer(help="Query and maintain the knowledge base of embedding mo
 app.add_typer(kb_app, name="kb")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"embedwise {version('embedwise')}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
-def _root(ctx: typer.Context) -> None:
+def _root(ctx: typer.Context,
+          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
     """With no command in a terminal, start the questionnaire."""
     if ctx.invoked_subcommand is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
@@ -112,11 +122,12 @@ app.add_typer(requirements_app, name="requirements")
 @requirements_app.command("template")
 def requirements_template(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --output file."),
 ) -> None:
     """A requirements file with the defaults and a comment on every field."""
     from embedwise.engine import commands as engine_commands
 
-    engine_commands.template(output)
+    engine_commands.template(output, force)
 
 
 @requirements_app.command("check")
@@ -191,24 +202,40 @@ def tui(
     run_app(requirements=requirements)
 
 
+def _usage_error_types() -> tuple[type, ...]:
+    """Usage errors come from click, or from the copy of click that typer >= 0.29 ships (`typer._click`)."""
+    import importlib
+
+    types = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            types.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(types)
+
+
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        result = app(standalone_mode=False)
     except EmbedwiseError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise SystemExit(exc.exit_code) from None
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         typer.echo("aborted", err=True)
         raise SystemExit(130) from None
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        if type(exc).__name__ == "Abort":
+            typer.echo("aborted", err=True)
+            raise SystemExit(130) from None
+        if isinstance(exc, _usage_error_types()):
             exc.show()
-            raise SystemExit(2) from None
+            raise SystemExit(getattr(exc, "exit_code", 2) or 2) from None
         raise
+    if isinstance(result, int) and result:
+        raise SystemExit(result)
 
 
 if __name__ == "__main__":

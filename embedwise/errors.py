@@ -31,7 +31,7 @@ class QueryError(BadInput):
 
 
 class NotFound(EmbedwiseError):
-    exit_code = 1
+    """An id the knowledge base does not hold: bad input, exit 2."""
 
 
 class SyncError(EmbedwiseError):

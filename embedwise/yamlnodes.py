@@ -10,14 +10,53 @@ from embedwise.errors import BadInput
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def compose(text: str, where: str, error: Callable[..., BadInput] = BadInput) -> yaml.Node | None:
-    """Parse `text` into a node tree; invalid YAML raises `error` naming where:line."""
+# The tags a safe loader constructs; anything else (`!evil`, `!!python/object/apply`) is refused by name and line.
+SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map",
+                                                  "merge")}
+MAX_NODES = 200_000  # nodes after alias expansion: a "billion laughs" alias bomb is refused, not expanded
+MAX_BYTES = 20_000_000
+
+
+def compose(text: str, where: str, error: Callable[..., BadInput] = BadInput,
+            max_bytes: int = MAX_BYTES) -> yaml.Node | None:
+    """Parse `text` into a node tree; invalid YAML, unsafe tags, alias bombs and oversized files raise `error`
+    naming where:line."""
+    if len(text) > max_bytes:
+        raise error(f"file is {len(text):,} characters, over the limit of {max_bytes:,}", where)
     try:
-        return yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise error(f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
                     f"{where}:{mark.line + 1}" if mark else where) from None
+    if root is not None:
+        _check_nodes(root, where, error)
+    return root
+
+
+def _check_nodes(root: yaml.Node, where: str, error: Callable[..., BadInput]) -> None:
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # a node that contains itself counts once
+        if node.tag not in SAFE_TAGS:
+            raise error(f"unsupported YAML tag {node.tag!r}: only plain values, lists and mappings are read",
+                        f"{where}:{node.start_mark.line + 1}")
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        if total > MAX_NODES:
+            raise error(f"the document expands to more than {MAX_NODES:,} values (YAML aliases): refused",
+                        f"{where}:{node.start_mark.line + 1}")
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def reject_duplicate_keys(node: yaml.Node, where: str, error: Callable[..., BadInput] = BadInput) -> None:

@@ -11,13 +11,15 @@ def _out(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def template(output: Path | None) -> None:
+def template(output: Path | None, force: bool = False) -> None:
     from embedwise.engine.requirements import template_yaml
 
     text = template_yaml()
     if output is None:
         _out(text)
         return
+    if Path(output).exists() and not force:
+        raise BadInput("exists: not overwritten (use --force to replace it)", str(output))
     try:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:

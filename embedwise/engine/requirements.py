@@ -35,7 +35,7 @@ _MULT = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class Data(_Section):
@@ -130,7 +130,7 @@ class Constraints(_Section):
 class Requirements(BaseModel):
     """The answers to the questionnaire. `embedwise requirements template` writes this with a comment per field."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
     task: Task = Field("semantic_search", description="semantic_search | rag | question_answering | classification | "
                                                       "clustering | recommendation | deduplication | reranking | "
@@ -190,7 +190,7 @@ def parse_requirements(text: str, where: str = "<requirements>") -> Requirements
 
     from embedwise.yamlnodes import compose, construct, reject_duplicate_keys
 
-    root = compose(text, where)
+    root = compose(text, where, max_bytes=1_000_000)
     if root is None:
         data: Any = {}
     else:

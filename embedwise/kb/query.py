@@ -108,13 +108,21 @@ def tokenize(expression: str) -> list[tuple[str, int]]:
     return tokens
 
 
+MAX_TERMS = 200
+MAX_INTEGER = 2**63 - 1
+
+
 def compile_query(expression: str) -> CompiledQuery:
+    tokens = tokenize(expression)
+    if len(tokens) > MAX_TERMS:
+        raise QueryError(f"{len(tokens)} terms: a query takes at most {MAX_TERMS}", expression,
+                         tokens[MAX_TERMS][1])
     where: list[str] = []
     params: list = []
     words: list[str] = []
     order: str | None = None
     limit: int | None = None
-    for token, start in tokenize(expression):
+    for token, start in tokens:
         if token[0] in "\"'":
             words.append(token[1:-1])
             continue
@@ -198,6 +206,11 @@ def _compile_score(token: str, expression: str, start: int) -> tuple[str, list]:
             params)
 
 
+def _like(value: str) -> str:
+    """A LIKE pattern that matches `value` literally: % and _ are not wildcards in user text."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _unquote(raw: str) -> str:
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
         return raw[1:-1]
@@ -238,20 +251,22 @@ def _compile_condition(key: str, op: str, raw: str, expression: str, pos: int) -
             table = "model_languages" if kind == "language" else "model_domains"
             marks = ",".join("?" * len(values))
             if op == "~":
-                inner = " OR ".join(f"{column} LIKE ?" for _ in values)
-                values = [f"%{v}%" for v in values]
+                inner = " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for _ in values)
+                values = [f"%{_like(v)}%" for v in values]
             else:
                 inner = f"{column} IN ({marks})"
             # IN (subquery) lets SQLite walk the (value, model_id) index instead of probing every model.
             member = f"models.id IN (SELECT model_id FROM {table} WHERE {inner})"
             return (f"NOT ({member})" if op == "!=" else member), values
         if kind == "json_list":
-            inner = " OR ".join("j.value = ?" for _ in values) if op != "~" else " OR ".join("j.value LIKE ?" for _ in values)
-            vals = values if op != "~" else [f"%{v}%" for v in values]
+            inner = " OR ".join("j.value = ?" for _ in values) if op != "~" else " OR ".join(
+                "j.value LIKE ? ESCAPE '\\'" for _ in values)
+            vals = values if op != "~" else [f"%{_like(v)}%" for v in values]
             exists = f"EXISTS (SELECT 1 FROM json_each(models.{column}) j WHERE {inner})"
             return (f"NOT {exists}" if op == "!=" else exists), vals
         if op == "~":
-            return "(" + " OR ".join(f"{column} LIKE ?" for _ in values) + ")", [f"%{v}%" for v in values]
+            return ("(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for _ in values) + ")",
+                    [f"%{_like(v)}%" for v in values])
         marks = ",".join("?" * len(values))
         ci = " COLLATE NOCASE"
         return (f"{column}{ci} {'NOT IN' if op == '!=' else 'IN'} ({marks})"), values
@@ -277,6 +292,8 @@ def _number(raw: str, suffixes: dict[str, float], expression: str, pos: int) -> 
         allowed = ", ".join(s.upper() for s in suffixes)
         raise QueryError(f"{raw!r} is not a number (suffixes: {allowed})", expression, pos)
     value = float(match.group(1)) * (suffixes[match.group(2).lower()] if match.group(2) else 1)
+    if value > MAX_INTEGER:
+        raise QueryError(f"{raw!r} is too large (at most {MAX_INTEGER})", expression, pos)
     return int(value) if value.is_integer() else value
 
 

@@ -160,11 +160,15 @@ class ModelDetailScreen(Screen):
         for f in self.facts:
             facts.add_row(f["field"], f["value"], f["source"] or "—")
         scores = self.query_one("#scores-table", DataTable)
-        for col, width in (("benchmark", 16), ("type", 14), ("task", 16), ("metric", 11), ("value", 6)):
+        for col, width in (("benchmark", 18), ("figure", 16), ("value", 16), ("zero-shot", 9)):
             scores.add_column(col, width=width)
         for s in data["scores"]:
-            scores.add_row(s["benchmark"], s["task_type"], s["task"], s["metric"], f"{s['value']:.2f}"
-                           + ("" if s.get("comparable", True) else "*"))
+            figure = s["task"] if s["task_type"] == "Mean" else (
+                f"retrieval ({s['language']})" if s.get("language") else s["task_type"])
+            value = f"{s['value']:.2f}" if s.get("comparable", True) else f"({s['value']:.2f}) partial"
+            zs = s.get("zero_shot_pct")
+            scores.add_row(s["benchmark"], figure, value + (" self-rep." if s.get("self_reported") else ""),
+                           "unknown" if zs is None else f"{zs:g}%")
         runs = self.query_one("#runs-table", DataTable)
         for col in ("when", "dataset", "task", "status", "main metric"):
             runs.add_column(col)

@@ -1,0 +1,82 @@
+"""What a new user trips over: every usage error and hostile input gets a clear message and the documented exit code,
+through the real `embedwise` process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EMBEDWISE = [sys.executable, "-m", "embedwise.cli"]
+
+
+def run(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {**os.environ, "EMBEDWISE_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([*EMBEDWISE, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def alias_bomb() -> str:
+    text, prev = "a: &a [x, x, x, x, x, x, x, x, x]\n", "a"
+    for i in range(1, 10):
+        name = chr(97 + i)
+        text += f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]\n"
+        prev = name
+    return text
+
+
+FILES = {
+    "evil_tag.yaml": "task: !evil rag\n",
+    "python_tag.yaml": 'task: !!python/object/apply:os.system ["echo pwned"]\n',
+    "bomb.yaml": alias_bomb(),
+    "loose.yaml": "constraints: {max_dimensions: true}\ndata: {documents: true}\nlicense: {commercial_use: 0}\n"
+                  "deployment: {queries_per_day: \"100\"}\n",
+}
+
+CASES = [
+    # (args, exit code, text that must appear in the output)
+    (["recomend"], 2, "No such command"),
+    (["recommend"], 2, "Missing option"),
+    (["kb", "query", "--bogus"], 2, "No such option"),
+    (["recommend", "-r", "{dir}/evil_tag.yaml", "--top", "abc"], 2, "Invalid value"),
+    (["validate", "--data", "{dir}", "--top", "0"], 2, "Invalid value"),
+    (["recommend", "-r", "{dir}/evil_tag.yaml"], 2, "unsupported YAML tag '!evil'"),
+    (["requirements", "check", "{dir}/python_tag.yaml"], 2, "unsupported YAML tag"),
+    (["requirements", "check", "{dir}/bomb.yaml"], 2, "expands to more than"),
+    (["requirements", "check", "{dir}/loose.yaml"], 2, "loose.yaml:3: license.commercial_use"),
+    (["kb", "query", "params>99999999999999999999"], 2, "too large"),
+    (["kb", "query", " ".join(["modality=text"] * 1001)], 2, "at most"),
+    (["kb", "show", "nobody/nothing"], 2, "no model 'nobody/nothing'"),
+    (["recommend", "-r", "{dir}/ok.yaml", "--why", "nobody/nothing"], 2, "no model"),
+    (["requirements", "template", "--output", "{dir}/ok.yaml"], 2, "--force"),
+    (["--version"], 0, "embedwise "),
+]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("first_hour")
+    for name, text in FILES.items():
+        (d / name).write_text(text)
+    (d / "ok.yaml").write_text("task: rag\n")
+    home = d / "home"
+    home.mkdir()
+    return d, home
+
+
+@pytest.mark.parametrize("args, code, text", CASES, ids=[" ".join(c[0])[:40] for c in CASES])
+def test_usage_errors_get_a_clear_message(workdir, args, code, text):
+    d, home = workdir
+    r = run(*(a.replace("{dir}", str(d)) for a in args), home=home)
+    out = r.stdout + r.stderr
+    assert r.returncode == code, out
+    assert text in out, out
+    assert "Traceback" not in out
+
+
+def test_like_wildcards_in_user_text_are_literal(workdir):
+    from embedwise.kb.query import compile_query
+
+    q = compile_query("name~_")
+    assert "ESCAPE" in q.sql and q.params[0] == "%\\_%"
