@@ -51,12 +51,18 @@ def load_rows(db: Any = None) -> list[dict]:
     return list(_db(db).query("SELECT * FROM models ORDER BY id"))
 
 
-def load_context(db: Any = None) -> dict:
-    """What the ranking reads beside the model rows: comparable benchmark means and the hardware price table."""
+def load_context(db: Any = None, benchmarks: list[str] | None = None) -> dict:
+    """What the ranking reads beside the model rows: comparable benchmark means (of `benchmarks`, or all) and the
+    hardware price table."""
     db = _db(db)
     scores: dict[str, list[dict]] = {}
+    where = "comparable = 1 AND (task = 'mean' OR task_type = 'Mean')"
+    params: list = []
+    if benchmarks is not None:
+        where += f" AND benchmark IN ({','.join('?' * len(benchmarks))})"
+        params = list(benchmarks)
     for s in db.query("SELECT model_id, benchmark, task_type, task, value, comparable, zero_shot_pct, self_reported, "
-                      "language FROM scores WHERE comparable = 1 AND (task = 'mean' OR task_type = 'Mean')"):
+                      f"language FROM scores WHERE {where}", params):
         scores.setdefault(s["model_id"], []).append(s)
     hardware = list(db.query("SELECT * FROM hardware_prices")) if db["hardware_prices"].exists() else []
     return {"scores": scores, "hardware": hardware}
@@ -121,7 +127,9 @@ def _recommend(req: Requirements, db: Any, top: int | None, rules: RuleSet | str
     if rows is None:
         rows = load_rows(db)
         if context is None:
-            context = load_context(db)
+            from embedwise.engine.evidence import plan
+
+            context = load_context(db, sorted({w.benchmark for w in plan(req)}))
     context = context or {"scores": {}, "hardware": []}
     rows = prepare_rows(rows)  # a no-op for rows that were prepared before
     t1 = time.perf_counter()
