@@ -80,3 +80,23 @@ def test_like_wildcards_in_user_text_are_literal(workdir):
 
     q = compile_query("name~_")
     assert "ESCAPE" in q.sql and q.params[0] == "%\\_%"
+
+
+def readme_commands(prefix: str) -> list[str]:
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```(?:bash|console)\n(.*?)```", text, re.S)
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()
+            if line.strip().startswith(prefix)]
+
+
+@pytest.mark.parametrize("command", readme_commands("embedwise kb query"))
+def test_readme_query_examples_run_as_written_in_a_shell(workdir, command):
+    d, home = workdir
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "EMBEDWISE_HOME": str(home), "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120, env=env, cwd=d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not any(p.name in ("1B", "1024", "0.05") for p in d.iterdir()), "the shell redirected part of the query"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -53,6 +54,19 @@ class FakeOpenAI:
                     return self._send(400, {"error": {"message": msg}})
                 if name == "malformed":
                     return self._send_raw(200, b'{"data": [ {"embedding": [0.1, ')
+                if name == "trickle":  # headers at once, then one byte every 0.3 s for a minute
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "200")
+                    self.end_headers()
+                    for _ in range(200):
+                        try:
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                        time.sleep(0.3)
+                    return
                 body = json.loads(raw)
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 if any(not isinstance(t, str) or t == "" for t in inputs):

@@ -162,3 +162,22 @@ def test_kb_api_model_through_a_gateway(kb, beir_dir, tmp_path, monkeypatch):
     assert run.status == "ok" and run.model_id == "openai/text-embedding-3-small"
     assert run.cost["price_per_million_tokens"] > 0 and run.cost["corpus_usd"] > 0
     assert run.cost["monthly_queries_usd"] > 0
+
+
+def test_a_server_that_trickles_bytes_hits_the_whole_request_deadline():
+    import time
+
+    with FakeOpenAI(script=["trickle", "trickle"]) as server:
+        enc, _ = encoder(server, timeout=1.5, max_retries=1)
+        start = time.monotonic()
+        with pytest.raises(ModelRunError, match="whole request"):
+            enc.embed(["a"], role="query")
+        assert time.monotonic() - start < 15
+
+
+def test_credentials_in_the_base_url_are_never_stored():
+    from embedwise.validators.encoders.api import public_url
+
+    assert public_url("http://user:KEY123@host:8080/v1?api-key=KEY123&x=1") == "http://host:8080/v1?api-key=***&x=***"
+    enc = APIEncoder("api:fake", "fake", base_url="http://user:KEY123@127.0.0.1:1/v1?api-key=KEY123")
+    assert "KEY123" not in enc.revision and "KEY123" not in json.dumps(enc.describe())

@@ -78,7 +78,8 @@ class APIEncoder(BaseEncoder):
         self.max_tokens = record.max_tokens if record is not None else None
         self.price_per_million_tokens = price_per_million_tokens if price_per_million_tokens is not None else (
             record.price_per_million_tokens if record is not None else None)
-        self.revision = f"api:{self.base_url or provider}:{api_model}"
+        self.public_url = public_url(self.base_url) if self.base_url else None
+        self.revision = f"api:{self.public_url or provider}:{api_model}"
         self._client: Any = None
         self._rng = random.Random(0)
         self.empty_inputs_replaced = 0
@@ -115,7 +116,8 @@ class APIEncoder(BaseEncoder):
         headers = {"Content-Type": "application/json"}
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout)
+        # per read at most 10 s (the deadline in _post bounds the whole request)
+        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=min(self.timeout, 10.0))
         # One tiny request: the API's 'load time' is the first round trip, and a bad model name fails here.
         vec, _ = self._request(["hello"])
         self.dimension = int(vec.shape[1])
@@ -147,6 +149,20 @@ class APIEncoder(BaseEncoder):
         if seconds > 0:
             self.sleep(seconds)
 
+    def _post(self, body: str) -> Any:
+        """POST with a deadline on the whole request, body included: a server that trickles bytes cannot hang us."""
+        import httpx
+
+        deadline = time.monotonic() + self.timeout
+        with self._client.stream("POST", "/embeddings", content=body) as response:
+            chunks = []
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"the whole request took over {self.timeout:g} s")
+            return httpx.Response(response.status_code, headers=response.headers, content=b"".join(chunks),
+                                  request=response.request)
+
     def _request(self, texts: list[str]) -> tuple[np.ndarray, int | None]:
         import httpx
 
@@ -157,7 +173,7 @@ class APIEncoder(BaseEncoder):
                 self.stats.retries += 1
             self.stats.requests += 1
             try:
-                response = self._client.post("/embeddings", content=json.dumps(payload))
+                response = self._post(json.dumps(payload))
             except httpx.TransportError as exc:  # connection refused, reset, timeout
                 last_error = f"{type(exc).__name__}: {exc}"
                 self._wait(self._backoff(attempt))
@@ -234,10 +250,20 @@ class APIEncoder(BaseEncoder):
 
     def describe(self) -> dict:
         d = super().describe()
-        d.update({"api_model": self.api_model, "base_url": self.base_url, "api": self.stats.as_dict()})
+        d.update({"api_model": self.api_model, "base_url": self.public_url, "api": self.stats.as_dict()})
         return d
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def public_url(url: str) -> str:
+    """The URL as reports and caches may store it: no user:password@, and query values (?api-key=...) masked."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = urlencode([(k, "***") for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
