@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from embedwise.errors import BadInput, ModelRunError
+
 
 class RichProgress:
     """A `progress(stage, done, total)` callback that draws one bar per stage (models, then each model's steps)."""
@@ -47,6 +49,8 @@ def run_validate(*, data: Path, task: str | None, requirements: Path | None, mod
     from embedwise.validators.report import print_summary, to_json
     from embedwise.validators.run import validate
 
+    if device is not None and device.split(":")[0] not in ("cpu", "cuda", "mps"):
+        raise BadInput(f"unknown device {device!r}: use cpu, cuda (cuda:N) or mps", "--device")
     err = Console(stderr=True)
     show_bars = err.is_terminal
     kwargs = dict(task=task, models=models, top=top, requirements=requirements, out=out, use_cache=not no_cache,
@@ -63,3 +67,6 @@ def run_validate(*, data: Path, task: str | None, requirements: Path | None, mod
         sys.stdout.write(to_json(report) + "\n")
     else:
         print_summary(report, Console())
+    failed = [r for r in report.runs if r.status != "ok"]
+    if report.runs and len(failed) == len(report.runs):
+        raise ModelRunError(f"every model failed ({', '.join(r.model for r in failed)}); see the report for each error")

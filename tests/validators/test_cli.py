@@ -84,3 +84,11 @@ def test_requirements_shortlist_supplies_the_models(beir_dir, tmp_path, env):
         assert r["status"] in ("ok", "failed") and (r["status"] == "ok" or r["error"])
     assert data["runs"][2]["status"] == "ok"
     assert data["settings"]["queries_per_month"] == 10_000 * 30
+
+
+def test_every_model_failing_exits_non_zero_and_tpu_is_refused(beir_dir, tmp_path, env):
+    proc = run(["validate", "--data", str(beir_dir), "--models", str(tmp_path / "no-such-model"), "--no-bm25",
+                "--no-speed", "--no-robustness", "--out", str(tmp_path / "o")], env)
+    assert proc.returncode != 0 and "every model failed" in proc.stderr, proc.stderr
+    proc = run(["validate", "--data", str(beir_dir), "--models", "bm25", "--device", "tpu"], env)
+    assert proc.returncode == 2 and "unknown device" in proc.stderr
