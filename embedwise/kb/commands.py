@@ -214,20 +214,38 @@ def export_text(fmt: str) -> str:
         import yaml
 
         return yaml.safe_dump({"models": dumped}, sort_keys=False, allow_unicode=True, width=120)
+    return _flat_csv(records)
+
+
+def _flat_csv(records: list[ModelRecord]) -> str:
+    """One flat row per model: lists joined with ';', one column per MTEB(eng, v2) mean, sources as a count and the
+    first reference: a spreadsheet opens it as it is."""
+    from embedwise.kb.store import MTEB_COLUMNS, record_to_row
+
+    scalar = [f for f in ModelRecord.model_fields if f not in ("scores", "sources")]
+    columns = scalar + list(MTEB_COLUMNS) + ["mteb_multilingual_mean", "scores", "sources", "first_source"]
     buffer = io.StringIO()
-    columns = list(ModelRecord.model_fields)
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
-    for row in (r.model_dump(mode="json") for r in records):
-        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else ("" if v is None else v)
-                         for k, v in row.items()})
+    for r in records:
+        data = r.model_dump(mode="json")
+        row = {k: (";".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v))
+               for k, v in data.items() if k in scalar}
+        flat = record_to_row(r)
+        row.update({c: "" if flat.get(c) is None else flat[c] for c in list(MTEB_COLUMNS) + ["mteb_multilingual_mean"]})
+        first = next(iter(r.sources.values()), None)
+        row.update(scores=len(r.scores), sources=len(r.sources), first_source=first.ref if first else "")
+        writer.writerow(row)
     return buffer.getvalue()
 
 
 def export(fmt: str, output: Path | None) -> None:
     text = export_text(fmt)
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"cannot write the export: {exc.strerror or exc}", str(output)) from None
         console.print(f"wrote {output}", highlight=False)
     else:
         sys.stdout.write(text)

@@ -37,7 +37,7 @@ def test_errors_exit_non_zero_with_a_message(tmp_path, curated_dir):
     bad = run("kb", "query", "params<lots")
     assert bad.returncode == 2 and "not a number" in bad.stderr and "Traceback" not in bad.stderr
     missing = run("kb", "show", "nobody/nothing")
-    assert missing.returncode == 1 and "no model 'nobody/nothing'" in missing.stderr
+    assert missing.returncode == 2 and "no model 'nobody/nothing'" in missing.stderr  # bad input: exit 2
     broken = write_curated(tmp_path / "broken", GOOD.replace("license: Apache-2.0", "license: Apache2"))
     failed = run("kb", "build", "--curated", str(broken))
     assert failed.returncode == 2 and "models.yaml:" in failed.stderr and "license" in failed.stderr
@@ -61,6 +61,14 @@ def test_yaml_sqlite_export_round_trip(tmp_path, curated_dir):
     assert yaml.safe_load(exported)["models"][0]["sources"]
     bad = run("kb", "export", "--format", "xml")
     assert bad.returncode == 2 and "xml" in bad.stderr
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(run("kb", "export", "--format", "csv").stdout)))
+    assert {"mteb_mean", "license", "sources", "first_source"} <= set(rows[0])
+    assert not any(v.startswith(("[", "{")) for r in rows for v in r.values() if v), "flat cells, no JSON inside"
+    missing = run("kb", "export", "--format", "csv", "-o", str(tmp_path / "no" / "such" / "dir" / "x.csv"))
+    assert missing.returncode == 2 and "cannot write" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_shipped_curated_knowledge_base_round_trips(tmp_path):
