@@ -324,6 +324,9 @@ class _Handler(BaseHTTPRequestHandler):
                 q["cursor"] = [str(nxt)]
                 host = self.headers.get("host") or hub.url.split("//")[1]
                 headers["Link"] = f'<http://{host}/api/models?{urlencode(q, doseq=True)}>; rel="next"'
+            if fault is not None and fault.action == "loop":  # a Link header that points back at this very page
+                host = self.headers.get("host") or hub.url.split("//")[1]
+                headers["Link"] = f'<http://{host}{self.path}>; rel="next"'
             if fault is not None and fault.action == "bad_item" and items:
                 items[0] = {**items[0], "downloads": "many"}
             return self._send(200, items, headers, fault)

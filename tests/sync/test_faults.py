@@ -70,6 +70,8 @@ FAULTS = {
     "one model's answer always cut short": (
         dict(action="cut_json", on="info", match=lambda i: i["repo_id"] == CLIP, times=-1), "partial"),
     "an item with a malformed field": (dict(action="bad_item", on="list", match=recent_page(0), times=1), "partial"),
+    "a Link header that points back at the same page": (
+        dict(action="loop", on="list", match=recent_page(0), times=-1), "partial"),
     # the hub is gone: the run fails, what was complete is kept
     "network gone mid-run": (dict(action="drop", times=-1, skip=3), "failed"),
     "500 on every try": (dict(action="500", on="info", times=-1), "failed"),
@@ -173,3 +175,11 @@ def test_transport_gives_up_with_our_errors_not_httpx_ones():
 
     assert not issubclass(HubUnavailable, (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError))
     assert not issubclass(HubBadAnswer, (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError))
+
+
+def test_a_looping_listing_is_read_once(db, hub, cfg, sync_env):
+    hub.fault(action="loop", on="list", match=recent_page(0), times=-1)
+    s = sync.run(cfg, db=db, endpoint=hub.url)
+    assert s.status == "partial" and any("repeated a page" in x["error"] for x in s.skipped)
+    looped = [r for r in hub.requests("list") if r.outcome == "loop"]
+    assert len(looped) <= 3, f"{len(looped)} requests for the same page"

@@ -215,9 +215,25 @@ class _Run:
                 stop_before = self.now - dt.timedelta(days=self.config.initial_lookback_days)
         newest: dt.datetime | None = None
         read = 0
+        listed: set[str] = set()
+        read_cap = max(100_000, 20 * self.config.discover.max_new_per_run)  # a listing that never ends is cut here
         try:
             for info in self.api.list_models(**listing.kwargs(self.config)):
                 read += 1
+                model_id = str(getattr(info, "id", ""))
+                if model_id in listed:  # a Link header pointing back at a page already read
+                    self._skip(f"listing {listing.key} after {read - 1} models",
+                               f"the hub repeated a page ({model_id} listed twice): stopped, the watermark is kept")
+                    self._flush()
+                    return
+                listed.add(model_id)
+                if read > read_cap or (self.discover and len(self.candidates) >= self.config.discover.max_new_per_run
+                                       and listing.kind != "recent"):
+                    self._skip(f"listing {listing.key} after {read - 1} models",
+                               f"stopped at {'max_new_per_run' if read <= read_cap else f'{read_cap} models read'}: "
+                               "the rest is read by the next run")
+                    self._flush()
+                    return
                 try:
                     facts = facts_from_info(info)
                 except (ValidationError, TypeError, ValueError) as exc:
