@@ -138,9 +138,17 @@ def load_facts() -> tuple[dict[str, dict], list[tuple[str, dict]]]:
         for item in yaml.safe_load(path.read_text()) or []:
             if not isinstance(item, dict) or "id" not in item:
                 raise CurationError(f"{path.name}: every entry needs an id")
-            if item["id"] in facts:
-                raise CurationError(f"{path.name}: {item['id']} is also in {facts[item['id']]['_file']}")
-            facts[item["id"]] = {**item, "_file": path.name}
+            prior = facts.get(item["id"])
+            if prior is None:
+                facts[item["id"]] = {**item, "_file": path.name}
+                continue
+            # a later pass (gap-filling) may add facts an earlier file left out, never repeat one
+            twice = sorted(k for k in item if k in prior and k not in ("id", "src", "file", "mteb"))
+            if twice:
+                raise CurationError(f"{path.name}: {item['id']}: {', '.join(twice)} already given in {prior['_file']}")
+            merged_src = {**(prior.get("src") or {}), **(item.get("src") or {})}
+            facts[item["id"]] = {**prior, **{k: v for k, v in item.items() if k != "src"}, "src": merged_src,
+                                 "_file": f"{prior['_file']}+{path.name}"}
     return facts, []
 
 
