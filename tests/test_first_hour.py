@@ -30,6 +30,8 @@ FILES = {
     "evil_tag.yaml": "task: !evil rag\n",
     "python_tag.yaml": 'task: !!python/object/apply:os.system ["echo pwned"]\n',
     "bomb.yaml": alias_bomb(),
+    "contradictory.yaml": "deployment:\n  hosting: api\n  on_device: true\n  data_must_stay_on_premises: true\n"
+                          "data:\n  cross_lingual: true\n",
     "loose.yaml": "constraints: {max_dimensions: true}\ndata: {documents: true}\nlicense: {commercial_use: 0}\n"
                   "deployment: {queries_per_day: \"100\"}\n",
 }
@@ -45,6 +47,8 @@ CASES = [
     (["requirements", "check", "{dir}/python_tag.yaml"], 2, "unsupported YAML tag"),
     (["requirements", "check", "{dir}/bomb.yaml"], 2, "expands to more than"),
     (["requirements", "check", "{dir}/loose.yaml"], 2, "loose.yaml:3: license.commercial_use"),
+    (["requirements", "check", "{dir}/contradictory.yaml"], 2, "contradictory.yaml:6: data.cross_lingual"),
+    (["requirements", "check", "{dir}/contradictory.yaml"], 2, "contradictory.yaml:3: deployment.on_device"),
     (["kb", "query", "params>99999999999999999999"], 2, "too large"),
     (["kb", "query", " ".join(["modality=text"] * 1001)], 2, "at most"),
     (["kb", "show", "nobody/nothing"], 2, "no model 'nobody/nothing'"),

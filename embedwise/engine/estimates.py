@@ -71,6 +71,7 @@ MODEL_FIELDS: dict[str, str] = {
     "latency_low_ms": "num", "latency_high_ms": "num",  # the latency estimate's range
     "one_off_cost_usd": "num",  # indexing the corpus once
     "first_year_cost_usd": "num",  # one-off + 12 months
+    "cost_basis": "str",  # what the monthly cost is made of, for reasons
     "languages_unknown": "bool",  # the model claims many languages without a list: the user's cannot be confirmed
     "static": "bool",
     "deploy_as": "str",  # self_host | api: how this user would run it
@@ -220,6 +221,16 @@ def model_view(row: dict, req: Requirements, rv: dict | None = None, ctx: dict |
     view["cost"] = c
     view["one_off_cost_usd"] = view["indexing_cost_usd"] = c["one_off_usd"]
     view["monthly_cost_usd"] = c["monthly_usd"]
+    b = c["breakdown"]
+    if how == "api":
+        view["cost_basis"] = (f"queries ${b.get('queries_usd_per_month', 0):g} + re-embedding "
+                              f"${b.get('churn_usd_per_month', 0):g} + vector storage "
+                              f"${b.get('vector_storage_usd_per_month') or 0:g}")
+    elif b.get("instance"):
+        view["cost_basis"] = (f"an always-on {b['instance']} at ${b['usd_per_hour']:g}/h" if b.get(
+            "serving_hours_per_month") else f"{b['instance']} at ${b['usd_per_hour']:g}/h for indexing only")
+    else:
+        view["cost_basis"] = "no hardware price"
     view["first_year_cost_usd"] = (None if c["one_off_usd"] is None or c["monthly_usd"] is None
                                    else round(c["one_off_usd"] + 12 * c["monthly_usd"], 2))
     view["query_cost_monthly_usd"] = c["breakdown"].get("queries_usd_per_month", c["breakdown"].get(
@@ -281,10 +292,10 @@ def fmt(value: Any) -> str:
             return f"{value:,.0f}"
         return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
     if isinstance(value, int):
-        if value >= 10**9 and value % 10**6 == 0 or value >= 10**10:
-            return f"{value / 1e9:.3g}B"
-        if value >= 10**6:
-            return f"{value / 1e6:.3g}M"
+        for scale, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M")):
+            if value >= scale:
+                shown = value / scale
+                return (f"{shown:.3g}" if shown < 1000 else f"{shown:,.0f}") + suffix
         return f"{value:,}" if value >= 10_000 else str(value)
     if isinstance(value, list):
         return ", ".join(fmt(v) for v in value) if value else "none"

@@ -6,8 +6,8 @@ from collections import Counter
 from embedwise.engine.estimates import fmt
 from embedwise.engine.shortlist import Shortlist
 
-STEP_TITLES = {"task": "1. task", "data": "2. data", "research": "3. research", "evaluate": "4. evaluate",
-               "integrate": "5. integrate", "test": "6. test"}
+STEP_TITLES = {"task": "task", "data": "data", "research": "research", "evaluate": "evaluate",
+               "integrate": "integration", "test": "testing"}
 
 
 def render_shortlist(shortlist: Shortlist, console=None) -> None:
@@ -22,25 +22,35 @@ def render_shortlist(shortlist: Shortlist, console=None) -> None:
     if shortlist.shortlist:
         table = Table(show_lines=False, expand=True, pad_edge=False)
         table.add_column("#", justify="right", no_wrap=True)
-        table.add_column("model", overflow="fold", ratio=3)
+        longest = max((len(part) for c in shortlist.shortlist for part in c.id.split("/")), default=20)
+        table.add_column("model", overflow="fold", min_width=min(max(longest, 12), 36))
         table.add_column("score", justify="right", no_wrap=True)
         table.add_column("why", overflow="fold", ratio=5)
-        table.add_column("estimates", overflow="fold", ratio=2)
+        table.add_column("estimates", overflow="fold", min_width=18)
         for c in shortlist.shortlist:
-            name = c.id + (" [yellow](discovered)[/]" if c.status == "discovered" else "")
+            # break ids after their '/', never mid-word
+            owner, _, model = c.id.partition("/")
+            name = (f"{owner}/\n{model}" if model else c.id) + (
+                " [yellow](discovered)[/]" if c.status == "discovered" else "")
             why = "; ".join(c.reasons[:2]) or "-"
+            if c.uncertainty == "high":
+                why += " [dim](uncertain: validate it)[/]"
             est = c.estimates
-            parts = []
-            if est.get("deploy_as") == "api":
-                parts.append(f"api ${fmt(est.get('monthly_cost_usd'))}/mo" if "monthly_cost_usd" in est
-                             else "api, price unknown")
-            elif "memory_gb" in est:
-                parts.append(f"{fmt(est['memory_gb'])} GB")
+            parts = [f"runs: {est.get('deploy_as', '?').replace('_', '-')}"]
+            if est.get("deploy_as") != "api" and "memory_gb" in est:
+                parts.append(f"memory: {fmt(est['memory_gb'])} GB")
             if "latency_ms" in est:
-                parts.append(f"~{fmt(est['latency_ms'])} ms")
+                parts.append(f"latency: ~{fmt(est['latency_ms'])} ms")
+            cost = c.cost or {}
+            if cost.get("monthly_usd") is not None:
+                parts.append(f"monthly: ${fmt(cost['monthly_usd'])}")
+            elif est.get("deploy_as") == "api":
+                parts.append("monthly: price unknown")
+            if cost.get("one_off_usd") is not None:
+                parts.append(f"indexing: ${fmt(cost['one_off_usd'])}")
             if "storage_gb" in est:
-                parts.append(f"{fmt(est['storage_gb'])} GB vectors")
-            table.add_row(str(c.rank), name, f"{c.score:.1f}", why, ", ".join(parts))
+                parts.append(f"vectors: {fmt(est['storage_gb'])} GB")
+            table.add_row(str(c.rank), name, f"{c.score:.1f}", why, "\n".join(parts))
         console.print(table)
         if shortlist.survivors > len(shortlist.shortlist):
             console.print(f"[dim]… {shortlist.survivors - len(shortlist.shortlist)} more; use --top N, "
@@ -52,7 +62,9 @@ def render_shortlist(shortlist: Shortlist, console=None) -> None:
             for item in relax.excluded_by[:6]:
                 console.print(f"  [red]{item['excludes']:>4}[/] excluded by {item['rule']}"
                               + (f"  (relax: {item['relax']})" if item.get("relax") else ""))
-            if relax.best:
+            for hint in relax.feasible:
+                console.print(f"[bold]Not feasible as asked[/]: try [cyan]{hint}[/]")
+            if relax.best and relax.best.brings_back:
                 console.print(f"[bold]Relaxing [cyan]{relax.best.relax}[/] would bring back "
                               f"{relax.best.brings_back} model(s)[/]: {', '.join(relax.best.models)}")
     if shortlist.excluded:
@@ -62,10 +74,13 @@ def render_shortlist(shortlist: Shortlist, console=None) -> None:
     if shortlist.advice:
         console.print("\n[bold]Advice[/]")
         for a in shortlist.advice:
-            console.print(f"  [cyan]{STEP_TITLES.get(a.step, a.step):<12}[/] {a.text}", highlight=False)
+            console.print(f"  • [cyan]{STEP_TITLES.get(a.step, a.step)}:[/] {a.text}", highlight=False)
+    if shortlist.validate_these:
+        console.print(f"\n[bold]Validate these on your data[/] (strong, but no matching benchmark figure): "
+                      f"{', '.join(shortlist.validate_these)}", highlight=False)
     assumptions = shortlist.estimates.get("assumptions", {})
     if assumptions:
         console.print(f"\n[dim]Estimates assume {assumptions.get('dtype')} weights "
                       f"({assumptions.get('bytes_per_parameter')} bytes/parameter, "
-                      f"{assumptions.get('memory_overhead')}), {assumptions.get('query_tokens')} tokens per query, "
-                      f"indexing cost spread over {assumptions.get('indexing_amortised_over_months')} months.[/]")
+                      f"{assumptions.get('memory_overhead')}), {assumptions.get('query_tokens')} tokens per query; "
+                      "indexing is a one-off cost, apart from the monthly cost; self-hosting at cloud prices.[/]")

@@ -145,8 +145,12 @@ class Requirements(BaseModel):
     def _consistent(self) -> "Requirements":
         problems = contradictions(self)
         if problems:
-            raise ValueError("contradictory requirements: " + "; ".join(problems))
+            # one "<field path>|<message>" per problem: describe_errors reports each at its field's line
+            raise ValueError(CONTRADICTION + "\n".join(problems))
         return self
+
+
+CONTRADICTION = "contradictory requirements:\n"
 
 
 def contradictions(req: Requirements) -> list[str]:
@@ -163,9 +167,16 @@ def contradictions(req: Requirements) -> list[str]:
         out.append(f"constraints.embedding_type '{req.constraints.embedding_type}' needs text, but data.modality is "
                    f"'{req.data.modality}': use dense or auto")
     if req.task == "code_search" and req.data.modality not in ("text", "multimodal"):
-        out.append("task code_search needs data.modality text")
+        out.append("data.modality must be text for task code_search")
     if d.hardware == "gpu" and d.gpu_memory_gb is not None and d.gpu_memory_gb == 0 and d.hosting == "self_host":
-        out.append("deployment.hardware is gpu with gpu_memory_gb 0: set hardware to cpu or give the GPU's memory")
+        out.append("deployment.gpu_memory_gb is 0 with hardware gpu: set hardware to cpu or give the GPU's memory")
+    if d.on_device and d.hosting == "api":
+        out.append("deployment.on_device is true but deployment.hosting is 'api': an on-device model runs locally")
+    if not req.data.chunking and req.data.modality != "text":
+        out.append("data.chunking is false but data.modality is not text: chunking applies to text only")
+    b = req.budget
+    if b.monthly_usd == 0 and d.hosting == "api" and d.queries_per_day > 0:
+        out.append("budget.monthly_usd is 0 with hosting 'api' and queries to embed: give a budget or self-host")
     return out
 
 
@@ -218,6 +229,13 @@ def describe_errors(exc: ValidationError, root: Any = None, where: str | None = 
             msg = f"unknown field {loc[-1]!r}" + (f" (allowed here: {allowed})" if allowed else "")
         line = line_of(root, loc) if root is not None else None
         prefix = f"{where}:{line}: " if where and line else (f"{where}: " if where else "")
+        if msg.startswith(CONTRADICTION):
+            for problem in msg[len(CONTRADICTION):].splitlines():
+                path = problem.split(" ", 2)[0] if " " in problem else problem
+                at = line_of(root, tuple(path.split("."))) if root is not None else None
+                head = f"{where}:{at}: " if where and at else (f"{where}: " if where else "")
+                lines.append(f"{head}{path}: contradictory requirements: {problem}")
+            continue
         lines.append(f"{prefix}{field}: {msg}")
     return "invalid requirements\n  " + "\n  ".join(lines)
 
