@@ -1,6 +1,7 @@
 """The `embedwise` command. Each command is a thin call into one package; errors print without a traceback."""
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Optional
@@ -224,6 +225,12 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("aborted", err=True)
         raise SystemExit(130) from None
+    except sqlite3.DatabaseError as exc:
+        from embedwise import paths
+
+        typer.secho(f"error: the knowledge base {paths.kb_path()} is damaged ({exc}): `embedwise kb build` rebuilds "
+                    "it from the curated files and keeps the damaged file beside it", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
     except SystemExit:
         raise
     except Exception as exc:

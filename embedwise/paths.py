@@ -13,7 +13,17 @@ def home() -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir("embedwise", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        from embedwise.errors import BadInput
+
+        raise BadInput("the embedwise home is a file, not a folder: point EMBEDWISE_HOME at a folder", str(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from embedwise.errors import BadInput
+
+        raise BadInput(f"cannot create the embedwise home ({exc.strerror}): set EMBEDWISE_HOME to a writable "
+                       "folder", str(path)) from None
     return path
 
 

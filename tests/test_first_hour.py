@@ -104,3 +104,22 @@ def test_readme_query_examples_run_as_written_in_a_shell(workdir, command):
     r = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120, env=env, cwd=d)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not any(p.name in ("1B", "1024", "0.05") for p in d.iterdir()), "the shell redirected part of the query"
+
+
+def test_a_home_that_is_a_file_is_a_clear_error(tmp_path):
+    home = tmp_path / "home-file"
+    home.write_text("not a folder")
+    r = run("kb", "query", "limit=1", home=home)
+    assert r.returncode == 2 and "is a file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_damaged_knowledge_base_is_rebuilt_and_kept_aside(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    assert run("kb", "build", home=home).returncode == 0
+    kb = home / "kb.sqlite"
+    kb.write_bytes(kb.read_bytes()[:5000])  # truncated
+    r = run("kb", "query", "modality=text limit=1", home=home)
+    assert r.returncode == 0 and "damaged" in r.stderr and "Traceback" not in r.stderr
+    assert list(home.glob("kb.sqlite.damaged-*"))
+    assert run("kb", "show", "BAAI/bge-m3", home=home).returncode == 0

@@ -27,7 +27,11 @@ def build(curated_dir: Path | None, json_out: bool) -> dict:
         print_json(result)
     else:
         console.print(f"built {result['path']}: {result['models']} curated models")
-        if result["carried_over"]:
+        damaged = result["carried_over"].get("damaged_file_kept_as")
+        if damaged:
+            console.print(f"[yellow]the previous knowledge base was damaged: rebuilt from the curated files; the "
+                          f"damaged file is kept as {damaged} (its runs and sync history were not carried over)[/]")
+        elif result["carried_over"]:
             kept = ", ".join(f"{k} {v}" for k, v in result["carried_over"].items() if v)
             if kept:
                 console.print(f"kept from the previous knowledge base: {kept}")

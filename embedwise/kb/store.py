@@ -70,7 +70,12 @@ def open_db(path: Path | None = None, build_if_missing: bool = True) -> sqlite_u
         else:
             stale, curated_dir = _staleness(path)
             if stale:
-                build(path, curated_dir)
+                damaged = build(path, curated_dir)["carried_over"].get("damaged_file_kept_as")
+                if damaged:
+                    import sys
+
+                    sys.stderr.write(f"warning: the knowledge base was damaged and has been rebuilt from the curated "
+                                     f"files; the damaged file is kept as {damaged}\n")
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA busy_timeout = 10000")
     return db
@@ -285,6 +290,13 @@ def _carry_over(db: sqlite_utils.Database, old_path: Path) -> dict:
     """Copy user and sync data from the previous knowledge base, and the discovered models."""
     if not old_path.exists():
         return {}
+    if not _readable(old_path):
+        # A damaged file cannot be carried over; keep it beside the new one for whoever wants to rescue it.
+        aside = old_path.with_name(f"{old_path.name}.damaged-{dt.datetime.now():%Y%m%d-%H%M%S}")
+        os.replace(old_path, aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{old_path}{suffix}").unlink(missing_ok=True)
+        return {"damaged_file_kept_as": str(aside)}
     counts = {}
     db.execute("ATTACH DATABASE ? AS old", [str(old_path)])
     try:
@@ -321,6 +333,17 @@ def _carry_over(db: sqlite_utils.Database, old_path: Path) -> dict:
     finally:
         db.execute("DETACH DATABASE old")
     return counts
+
+
+def _readable(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
 
 
 def _common_columns(db: sqlite_utils.Database, table: str) -> str:
