@@ -53,10 +53,29 @@ def kb_build(
 
 @kb_app.command("query")
 def kb_query(
-    expression: list[str] = typer.Argument(None, help="Filters and free text, e.g. modality=text lang=zho params<1B"),
+    expression: list[str] = typer.Argument(None, help="Filters and free text, e.g. 'modality=text lang=zho params<1B' "
+                                                      "(quote it: < and > are shell redirects)"),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Find models with a small filter language (see the README for the grammar)."""
+    """Find models with a small filter language.
+
+    \b
+    term := FIELD OP VALUE     modality=text  params<1B  lang=zho
+          | FLAG | !FLAG       commercial_use  permissive  open_weights
+          | score.BENCH[.TYPE] OP N     score.LongEmbed>70
+          | sort=[-]FIELD | limit=N | WORD | "some words"
+    OP   := = != < <= > >= ~   (~ is a literal substring match)
+    FLAG := commercial_use permissive open_weights multilingual
+            trust_remote_code safetensors
+    FIELD:= id name provider family modality output hosting license
+            similarity status lifecycle languages_basis base_model lang
+            domain input tag trained_for params active_params dims
+            max_tokens memory price batch_price free_tokens downloads
+            likes released mteb mteb.retrieval mteb.classification
+            mteb.clustering mteb.sts mteb.reranking mteb.multilingual
+    Numbers take K M B T suffixes; dates are YYYY[-MM[-DD]].
+    """
+
     from embedwise.kb import commands
 
     commands.query(" ".join(expression or []), json_out)

@@ -123,3 +123,30 @@ def test_a_damaged_knowledge_base_is_rebuilt_and_kept_aside(tmp_path):
     assert r.returncode == 0 and "damaged" in r.stderr and "Traceback" not in r.stderr
     assert list(home.glob("kb.sqlite.damaged-*"))
     assert run("kb", "show", "BAAI/bge-m3", home=home).returncode == 0
+
+
+def test_odd_entries_in_a_curated_folder_are_not_read_as_data(tmp_path):
+    import shutil
+
+    from embedwise.kb.curated_files import default_curated_dir, load_curated
+
+    folder = tmp_path / "curated"
+    shutil.copytree(default_curated_dir(), folder)
+    (folder / "a-folder.yaml").mkdir()
+    (folder / "loop.yaml").symlink_to(folder / "loop.yaml")
+    (folder / "null.yaml").symlink_to("/dev/null")
+    assert len(load_curated(folder)) >= 400
+
+
+def test_an_infinite_request_timeout_is_refused(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "sync.toml").write_text("request_timeout = inf\n")
+    r = run("sync", "--endpoint", "http://127.0.0.1:9", home=home)
+    assert r.returncode == 2 and "request_timeout" in (r.stdout + r.stderr) and "Traceback" not in r.stderr
+
+
+def test_a_query_that_returns_nothing_names_the_term(workdir):
+    d, home = workdir
+    r = run("kb", "query", "modality=text released<1990", home=home)
+    assert r.returncode == 0 and "'released<1990' removed the last candidates" in r.stdout

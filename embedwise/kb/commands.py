@@ -39,9 +39,16 @@ def build(curated_dir: Path | None, json_out: bool) -> dict:
 
 
 def query(expression: str, json_out: bool) -> list[dict]:
-    rows = search(store.open_db(), expression)
+    db = store.open_db()
+    rows = search(db, expression)
     if json_out:
         print_json(rows)
+        return rows
+    if not rows:
+        from embedwise.kb.query import explain_empty
+
+        why = explain_empty(db, expression)
+        console.print("no model matches" + (f": {why}" if why else ""), highlight=False)
         return rows
     from rich import box
 

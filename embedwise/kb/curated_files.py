@@ -25,7 +25,10 @@ def default_curated_dir() -> Path:
 
 def curated_files(directory: Path | None = None) -> list[Path]:
     directory = directory or default_curated_dir()
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not directory.is_dir():
+        raise CuratedDataError("not a folder of curated files", str(directory))
+    # regular files only: a folder named x.yaml, a device file or a symlink loop is not curated data
+    files = [p for p in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")) if p.is_file()]
     if not files:
         raise CuratedDataError(f"no curated *.yaml files in {directory}")
     return files
@@ -110,6 +113,8 @@ def _load_file(path: Path) -> list[tuple[ModelRecord, str]]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CuratedDataError(f"not UTF-8 ({exc.reason} at byte {exc.start})", str(path)) from None
+    except OSError as exc:
+        raise CuratedDataError(f"cannot read: {exc.strerror or exc}", str(path)) from None
     root = compose(text, str(path), CuratedDataError)
     models_node = _models_node(root, path)
     out = []

@@ -297,6 +297,22 @@ def _number(raw: str, suffixes: dict[str, float], expression: str, pos: int) -> 
     return int(value) if value.is_integer() else value
 
 
+def explain_empty(db: sqlite_utils.Database, expression: str) -> str | None:
+    """For a query that returns nothing: the term that removed the last candidates (terms applied left to right)."""
+    tokens = tokenize(expression)
+    kept: list[str] = []
+    for token, _ in tokens:
+        if token.split("=", 1)[0].lower() in ("sort", "limit"):
+            continue
+        before = len(search(db, " ".join(kept + ["limit=1"]))) if kept else 1
+        kept.append(token)
+        if before and not search(db, " ".join(kept + ["limit=1"])):
+            prior = " ".join(kept[:-1]) or "(no filter)"
+            n = len(search(db, prior)) if kept[:-1] else db.execute("SELECT count(*) FROM models").fetchone()[0]
+            return f"{token!r} removed the last candidates ({n} matched {prior!r})"
+    return None
+
+
 def search(db: sqlite_utils.Database, expression: str) -> list[dict]:
     """Run a query expression; rows of the models table, lists decoded."""
     import json

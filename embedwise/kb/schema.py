@@ -192,6 +192,10 @@ class ModelRecord(BaseModel):
             missing = [f for f in FACT_FIELDS if f in given and _is_set(getattr(self, f)) and f not in self.sources]
             if missing:
                 raise ValueError(f"facts without a source: {', '.join(missing)} (add them under 'sources')")
+            if self.open_weights and "trust_remote_code" not in self.sources:
+                raise ValueError("trust_remote_code needs a source for an open-weights model (the repository's "
+                                 "config.json auto_map, the card's loading code, or the curator's reading): never a "
+                                 "default")
             unsourced = [f"{sc.benchmark}/{sc.task}" for sc in self.scores if not sc.source]
             if unsourced:
                 raise ValueError(f"scores without a source: {', '.join(unsourced[:3])}")

@@ -27,7 +27,7 @@ models:
       - {benchmark: "MTEB(eng, v2)", task_type: Mean, task: "Mean (Task)", metric: main_score, value: 56.1, comparable: true, source: results}
       - {benchmark: "MTEB(eng, v2)", task_type: Retrieval, task: mean, metric: main_score, value: 41.0, comparable: true, source: results}
     sources:
-      "provider, modality, input_modalities, languages, license, commercial_use, open_weights, hosting, parameters, dimensions, max_tokens": SRC
+      "provider, modality, input_modalities, languages, license, commercial_use, open_weights, hosting, parameters, dimensions, max_tokens, trust_remote_code": SRC
   - id: acme/big-multi
     name: big-multi
     provider: acme

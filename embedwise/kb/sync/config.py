@@ -37,7 +37,8 @@ class SyncConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     endpoint: str | None = None
-    request_timeout: float = Field(30.0, gt=0, description="seconds for one request, body included")
+    request_timeout: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False,
+                                   description="seconds for one request, body included")
     max_retries: int = Field(5, ge=0)
     backoff_base: float = Field(1.0, ge=0, description="first wait before a retry; doubles each time")
     backoff_max: float = Field(60.0, ge=0)
