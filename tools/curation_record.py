@@ -338,6 +338,10 @@ def _derive(rec: dict, srcs: dict, entry: dict, ctx: dict, card: str | None, mre
     elif not rec.get("open_weights"):
         rec.pop("memory_mb", None)
         srcs.pop("memory_mb", None)
+    if rec.get("open_weights") and rec.get("safetensors") is None and "safetensors" not in srcs:
+        srcs["safetensors"] = source(base_ref, date, "not checked: no file list of the repository was seen; the "
+                                     "weights may be pickle-only (pytorch_model.bin): load them with care",
+                                     "curator", "low")
     if not rec.get("trained_for"):
         rec["trained_for"], why = _guess_trained_for(rec, ctx["file"])
         srcs["trained_for"] = source(base_ref, date, why, "curator", "medium")
@@ -449,7 +453,8 @@ def finish(rec: dict, srcs: dict) -> dict:
         raise CurationError(f"{rec['id']}: facts without source {missing}")
     grouped: OrderedDict = OrderedDict()
     for field in FIELD_ORDER:
-        if field in srcs and (field in rec or field in ("price_per_million_tokens", "base_model", "memory_mb")):
+        if field in srcs and (field in rec or field in ("price_per_million_tokens", "base_model", "memory_mb",
+                                                         "safetensors")):
             key = json.dumps(srcs[field], default=str, sort_keys=True)
             grouped.setdefault(key, []).append(field)
     rec["sources"] = {", ".join(fields): srcs[fields[0]] for fields in grouped.values()}

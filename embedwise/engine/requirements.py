@@ -174,9 +174,6 @@ def contradictions(req: Requirements) -> list[str]:
         out.append("deployment.on_device is true but deployment.hosting is 'api': an on-device model runs locally")
     if not req.data.chunking and req.data.modality != "text":
         out.append("data.chunking is false but data.modality is not text: chunking applies to text only")
-    b = req.budget
-    if b.monthly_usd == 0 and d.hosting == "api" and d.queries_per_day > 0:
-        out.append("budget.monthly_usd is 0 with hosting 'api' and queries to embed: give a budget or self-host")
     return out
 
 

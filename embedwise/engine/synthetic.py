@@ -82,7 +82,8 @@ def random_record(rng: random.Random, i: int) -> ModelRecord:
         data["price_date"] = dt.date(2026, 6, 1)
     if status == "curated":
         data["sources"] = {f: {"ref": "synthetic"} for f in FACT_FIELDS
-                           if data.get(f) is not None and data.get(f) != []}
+                           if (data.get(f) is not None and data.get(f) != [])
+                           or (f in ("safetensors", "trust_remote_code") and data.get("open_weights"))}
     return ModelRecord.model_validate(data)
 
 

@@ -192,6 +192,9 @@ class ModelRecord(BaseModel):
             missing = [f for f in FACT_FIELDS if f in given and _is_set(getattr(self, f)) and f not in self.sources]
             if missing:
                 raise ValueError(f"facts without a source: {', '.join(missing)} (add them under 'sources')")
+            if self.open_weights and "safetensors" not in self.sources:
+                raise ValueError("safetensors needs a source for an open-weights model (its file list), or a source "
+                                 "that says it was not checked")
             if self.open_weights and "trust_remote_code" not in self.sources:
                 raise ValueError("trust_remote_code needs a source for an open-weights model (the repository's "
                                  "config.json auto_map, the card's loading code, or the curator's reading): never a "

@@ -27,7 +27,7 @@ models:
       - {benchmark: "MTEB(eng, v2)", task_type: Mean, task: "Mean (Task)", metric: main_score, value: 56.1, comparable: true, source: results}
       - {benchmark: "MTEB(eng, v2)", task_type: Retrieval, task: mean, metric: main_score, value: 41.0, comparable: true, source: results}
     sources:
-      "provider, modality, input_modalities, languages, license, commercial_use, open_weights, hosting, parameters, dimensions, max_tokens, trust_remote_code": SRC
+      "provider, modality, input_modalities, languages, license, commercial_use, open_weights, hosting, parameters, dimensions, max_tokens, trust_remote_code, safetensors": SRC
   - id: acme/big-multi
     name: big-multi
     provider: acme
@@ -50,7 +50,7 @@ models:
       - {benchmark: "MTEB(eng, v2)", task_type: Mean, task: "Mean (Task)", metric: main_score, value: 70.2, comparable: true, source: results}
       - {benchmark: "MTEB(eng, v2)", task_type: Retrieval, task: mean, metric: main_score, value: 58.0, comparable: true, source: results}
     sources:
-      "provider, modality, input_modalities, domains, languages, multilingual, license, commercial_use, open_weights, hosting, parameters, memory_mb, dimensions, max_tokens, trust_remote_code": SRC
+      "provider, modality, input_modalities, domains, languages, multilingual, license, commercial_use, open_weights, hosting, parameters, memory_mb, dimensions, max_tokens, trust_remote_code, safetensors": SRC
   - id: acme/embed-api
     name: acme embed API
     provider: acme

@@ -22,7 +22,7 @@ def test_build_writes_models_scores_sources(tmp_path, curated_dir):
     assert meta["schema_version"] == str(store.SCHEMA_VERSION)
     row = db["models"].get("acme/tiny-en")
     assert row["languages"] == '["eng"]' and row["min_dimension"] == 128 and row["mteb_retrieval"] == 41.0
-    assert db.execute("SELECT count(*) FROM sources WHERE model_id='acme/tiny-en'").fetchone()[0] == 12
+    assert db.execute("SELECT count(*) FROM sources WHERE model_id='acme/tiny-en'").fetchone()[0] == 13
     assert {r["language"] for r in db["model_languages"].rows_where("model_id = ?", ["acme/big-multi"])} == {"eng", "zho", "deu"}
     # a plain SQLite file: the stdlib opens it, and the indexes exist
     conn = sqlite3.connect(db_path)
@@ -115,7 +115,7 @@ def test_open_db_builds_on_first_use_and_when_curated_files_change(tmp_path, cur
 
 
 def test_trust_remote_code_is_never_a_default_for_open_weights(tmp_path):
-    text = GOOD.replace(", trust_remote_code\":", "\":", 1)
+    text = GOOD.replace(", trust_remote_code, safetensors\":", ", safetensors\":", 1)
     path = write_curated(tmp_path / "c", text)
     with pytest.raises(CuratedDataError, match="trust_remote_code needs a source"):
         load_curated(tmp_path / "c")

@@ -29,7 +29,7 @@ API = "openai/text-embedding-3-small"
 
 def curated(**kw: object) -> ModelRecord:
     """A curated record whose every given fact is sourced."""
-    facts = [f for f in FACT_FIELDS if f in kw or (f == "trust_remote_code" and kw.get("open_weights"))]
+    facts = [f for f in FACT_FIELDS if f in kw or (f in ("trust_remote_code", "safetensors") and kw.get("open_weights"))]
     src = {"ref": f"https://example.org/cards/{kw['id']}", "date": "2025-01-01"}
     return ModelRecord(status="curated", sources={", ".join(facts): src}, **kw)
 
