@@ -3,8 +3,8 @@
 Speed is estimated from the architecture: the compute per token is 2 x the non-embedding parameters (the vocabulary
 of a multilingual XLM-R model is most of its size and costs a lookup, not a matmul), plus attention at the sequence
 length; static models (Model2Vec, static-embedding) are lookups. The effective throughput of each kind of hardware
-is calibrated against figures measured here (all-MiniLM-L6-v2 encodes SciFact's ~1.5M tokens in 6-10 minutes on two
-CPU cores: about 3,000 tokens/s, i.e. ~70 GFLOP/s effective) and against published GPU figures; every estimate
+is calibrated against figures measured here (bench/estimates.py: all-MiniLM-L6-v2 on two CPU cores, ~16 ms for one
+query and ~5,000 tokens/s in batches, i.e. ~70 and ~120 GFLOP/s effective) and against published GPU figures; every estimate
 carries a low-high range (x/÷ 2.5), and a limit inside that range is a risk to measure, not an exclusion.
 
 Cost: indexing is a one-off (documents x tokens), apart from the monthly cost of queries, re-embedding churn and
@@ -19,12 +19,12 @@ QUERY_TOKENS = 32
 UNCERTAINTY = 2.5  # the speed estimate's low-high range is estimate / 2.5 .. estimate x 2.5
 # Effective FLOP/s at batch 1 (latency) and in batches (throughput), per hardware kind.
 EFFECTIVE_FLOPS = {
-    "cpu": (7e10, 1.0e11),  # calibrated on this project's 2-core runs (see the module docstring)
+    "cpu": (7e10, 1.2e11),  # calibrated on this project's 2-core runs (bench/estimates.py)
     "T4": (4e12, 2.0e13), "L4": (6e12, 3.0e13), "A10G": (7e12, 3.5e13), "L40S": (1.2e13, 9.0e13),
     "A100-80GB": (1.5e13, 1.5e14), "H100": (2.0e13, 3.0e14),
 }
 DEFAULT_GPU = "A10G"
-OVERHEAD_MS = {"cpu": 2.0, "gpu": 4.0}  # tokenisation, framework, kernel launches
+OVERHEAD_MS = {"cpu": 4.0, "gpu": 4.0}  # tokenisation, framework, kernel launches
 STATIC_LOOKUP_MS = 0.3
 # Hosted APIs: no sourced per-provider latency measurements were found; these ranges are assumptions (network round
 # trip plus queueing for one short query), shown as such.
@@ -44,7 +44,8 @@ def compute_params(view: dict) -> float | None:
     if not total:
         return None
     hidden = view.get("default_dimension") or 768
-    vocab = 250_000 if view.get("multilingual") and total < 2e9 else 50_000
+    # XLM-R-style multilingual vocabularies hold ~250k tokens, BERT-style English ones ~30k
+    vocab = 250_000 if view.get("multilingual") and total < 2e9 else 30_000
     embedding = min(vocab * hidden, 0.8 * total)
     return max(total - embedding, 0.1 * total)
 
