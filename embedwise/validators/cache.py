@@ -8,6 +8,7 @@ figures need no tokenizer on a cached run.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -48,13 +49,27 @@ class EmbeddingCache:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else paths.cache_dir() / "embeddings.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.reset_note: str | None = None
+        try:
+            self._connect()
+        except sqlite3.DatabaseError as exc:
+            # A damaged cache only costs a re-embedding: set it aside and start an empty one.
+            aside = self.path.with_name(self.path.name + ".damaged")
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self.reset_note = f"the embedding cache was damaged ({exc}); started an empty one, the old file is {aside}"
+            self._connect()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def _connect(self) -> None:
         self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(SCHEMA)
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
+        self._conn.execute("SELECT count(*) FROM models").fetchone()
 
     def register(self, key: str, model: str, revision: str | None, prefix: str | None, options: str = "") -> None:
         with self._lock, self._conn:

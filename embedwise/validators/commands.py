@@ -39,6 +39,19 @@ class RichProgress:
         self.progress.update(task, completed=done, total=max(total, 1))
 
 
+def _check_out(folder: Path) -> None:
+    """The report folder must be writable before any model runs, not after an hour of measuring."""
+    if folder.exists() and not folder.is_dir():
+        raise BadInput("is a file, not a folder for the reports", "--out " + str(folder))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".embedwise-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise BadInput(f"cannot write the reports there ({exc.strerror or exc})", "--out " + str(folder)) from None
+
+
 def run_validate(*, data: Path, task: str | None, requirements: Path | None, models: str | None, top: int | None,
                  out: Path | None, json_out: bool, no_cache: bool, device: str | None, trust_remote_code: str | None,
                  no_speed: bool, no_robustness: bool, speed_sample: int, queries_per_month: int | None,
@@ -51,6 +64,8 @@ def run_validate(*, data: Path, task: str | None, requirements: Path | None, mod
 
     if device is not None and device.split(":")[0] not in ("cpu", "cuda", "mps"):
         raise BadInput(f"unknown device {device!r}: use cpu, cuda (cuda:N) or mps", "--device")
+    if out is not None:
+        _check_out(Path(out).expanduser())
     err = Console(stderr=True)
     show_bars = err.is_terminal
     kwargs = dict(task=task, models=models, top=top, requirements=requirements, out=out, use_cache=not no_cache,

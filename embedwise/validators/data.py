@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -190,6 +191,8 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[str], list[Row]]:
         except json.JSONDecodeError as exc:
             raise BadInput(f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object",
                            where=f"{path}:{i}") from None
+        except RecursionError:
+            raise BadInput("JSON nested too deeply; each line must be one flat JSON object", where=f"{path}:{i}") from None
         if not isinstance(obj, dict):
             raise BadInput(f"each line must be a JSON object, found {type(obj).__name__}", where=f"{path}:{i}")
         values = {}
@@ -410,9 +413,9 @@ def load_qrels(path: Path) -> list[tuple[int, str, str, int]]:
 
 
 def _is_number(s: str) -> bool:
+    """A finite number: NaN and infinities are not relevance scores."""
     try:
-        float(s)
-        return True
+        return math.isfinite(float(s))
     except ValueError:
         return False
 

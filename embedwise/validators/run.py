@@ -524,6 +524,8 @@ def validate(data: str | Path, *, task: str | None = None, models: Sequence[str]
     if ds.synthetic:
         report.notes.append("SYNTHETIC evaluation set: queries were made from the corpus itself; figures rank models "
                             "on this data but are not comparable with MTEB's.")
+    if cache is not None and getattr(cache, "reset_note", None):
+        report.notes.append(cache.reset_note)
     failed = [r.model for r in runs if r.status == "failed"]
     if failed:
         report.notes.append(f"{len(failed)} model(s) failed: {', '.join(failed)} (see their errors)")

@@ -92,3 +92,34 @@ def test_every_model_failing_exits_non_zero_and_tpu_is_refused(beir_dir, tmp_pat
     assert proc.returncode != 0 and "every model failed" in proc.stderr, proc.stderr
     proc = run(["validate", "--data", str(beir_dir), "--models", "bm25", "--device", "tpu"], env)
     assert proc.returncode == 2 and "unknown device" in proc.stderr
+
+
+def test_bad_out_folders_and_hostile_data_are_refused_up_front(beir_dir, tmp_path, env):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    proc = run(["validate", "--data", str(beir_dir), "--models", "bm25", "--out", str(a_file)], env)
+    assert proc.returncode == 2 and "is a file" in proc.stderr and "Traceback" not in proc.stderr
+    folder = tmp_path / "nan"
+    shutil.copytree(beir_dir, folder)
+    qrels = folder / "qrels.tsv"
+    lines = qrels.read_text().splitlines()
+    qrels.write_text("\n".join(lines[:1] + [lines[1].rsplit("\t", 1)[0] + "\tnan"] + lines[2:]) + "\n")
+    proc = run(["validate", "--data", str(folder), "--models", "bm25"], env)
+    assert proc.returncode == 2 and f"{qrels}:2" in proc.stderr and "Traceback" not in proc.stderr
+    deep = tmp_path / "deep"
+    shutil.copytree(beir_dir, deep)
+    (deep / "queries.jsonl").write_text('{"_id": "q1", "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    proc = run(["validate", "--data", str(deep), "--models", "bm25"], env)
+    assert proc.returncode == 2 and "queries.jsonl:1" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_damaged_embedding_cache_is_set_aside(tmp_path):
+    from embedwise.validators.cache import EmbeddingCache
+
+    path = tmp_path / "embeddings.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    cache = EmbeddingCache(path)
+    assert cache.reset_note and (tmp_path / "embeddings.sqlite.damaged").exists()
+    found, _ = cache.get_many("m", ["a"])
+    assert found == {}
+    cache.close()
