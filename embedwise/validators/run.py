@@ -319,6 +319,7 @@ def run_model(ref: str, ds: Dataset, *, ctx: _Ctx, db: Any = None, device: str |
             enc = make_encoder(ref, db=db, device=device, trust_remote_code=trust_remote_code, batch_size=batch_size,
                                api_base_url=api_base_url)
         run.kind, run.model_id = enc.kind, enc.model_id
+        run.model = enc.name  # `name=folder` and recognised folders are shown by name, not by their path
         with L.MemoryMonitor() as monitor:
             t0 = time.perf_counter()
             state = QUALITY[ds.task](enc, ds, ctx, stage, run)

@@ -123,3 +123,11 @@ def test_a_damaged_embedding_cache_is_set_aside(tmp_path):
     found, _ = cache.get_many("m", ["a"])
     assert found == {}
     cache.close()
+
+
+def test_a_local_folder_is_named_by_name_equals_path(beir_dir, tiny_model, tmp_path, env):
+    proc = run(["validate", "--data", str(beir_dir), "--models", f"acme/tiny={tiny_model}", "--no-bm25",
+                "--no-speed", "--no-robustness", "--json", "--out", str(tmp_path / "o")], env)
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = json.loads(proc.stdout)["runs"]
+    assert entry["model"] == "acme/tiny" and str(tiny_model) not in entry["model"]

@@ -30,12 +30,18 @@ def make_encoder(ref: str, *, db: Any = None, device: str | None = None, trust_r
         api_model = ref[4:]
         record = _find_record(db, api_name=api_model)
         return APIEncoder(ref, api_model, record=record, base_url=api_base_url, sleep=sleep)
-    path = Path(ref).expanduser()
+    name, sep, folder = ref.partition("=")
+    path = Path(folder if sep else ref).expanduser()
     if path.exists():
         if not path.is_dir() or not ((path / "config.json").exists() or (path / "modules.json").exists()):
             raise ModelRunError(f"{ref}: a folder with a model (config.json or modules.json) was expected")
-        return SentenceTransformerEncoder(ref, str(path.resolve()), device=device, trust_remote_code=ref in opted_in,
-                                          batch_size=batch_size)
+        # `name=path` names the run (and links it to a knowledge-base model); else the folder's config may name one
+        record = (_find_record(db, model_id=name) or _find_record(db, hf_id=name)) if sep else \
+            _record_named_by(db, path)
+        shown = name if sep else (record.id if record is not None else path.name)
+        trc = (ref in opted_in or shown in opted_in or str(path) in opted_in)
+        return SentenceTransformerEncoder(shown, str(path.resolve()), record=record, device=device,
+                                          trust_remote_code=trc, batch_size=batch_size)
     record = _find_record(db, model_id=ref) or _find_record(db, hf_id=ref)
     if record is not None:
         if record.hosting == "api" or (not record.open_weights and record.api_name):
@@ -59,6 +65,20 @@ def make_encoder(ref: str, *, db: Any = None, device: str | None = None, trust_r
                                           batch_size=batch_size)
     raise ModelRunError(f"{ref!r} is not a knowledge-base id, a hub id (owner/name), a model folder, `bm25` or "
                         "`api:NAME`")
+
+
+def _record_named_by(db: Any, folder: Path) -> Any:
+    """The knowledge-base record a local folder's config names (`_name_or_path`), if any."""
+    import json
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = config.get("_name_or_path") if isinstance(config, dict) else None
+    if not isinstance(name, str) or "/" not in name or name.startswith(("/", ".")):
+        return None
+    return _find_record(db, model_id=name) or _find_record(db, hf_id=name)
 
 
 def _find_record(db: Any, model_id: str | None = None, hf_id: str | None = None, api_name: str | None = None) -> Any:
