@@ -127,6 +127,29 @@ class Constraints(_Section):
         return v
 
 
+EVALUATION_METRICS = ("ndcg_at_10", "mrr_at_10", "recall_at_100", "map_at_10", "accuracy", "f1", "cosine_spearman",
+                      "v_measure", "latency", "memory", "robustness", "cost")
+
+
+class Evaluation(_Section):
+    """Where the user's own evaluation data is and what matters in it (the questionnaire's evaluation step)."""
+
+    data_path: str | None = Field(None, description="data folder or file for `embedwise validate`; null = decide later")
+    task: Literal["auto", "retrieval", "classification", "sts", "clustering"] = Field(
+        "auto", description="auto | retrieval | classification | sts | clustering")
+    top: int = Field(3, ge=1, le=10, description="how many of the shortlist to validate")
+    metrics: list[str] = Field(["ndcg_at_10", "latency"], description="the metrics that matter: "
+                                                                      + ", ".join(EVALUATION_METRICS))
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str]) -> list[str]:
+        unknown = [m for m in v if m not in EVALUATION_METRICS]
+        if unknown:
+            raise ValueError(f"unknown metric {unknown[0]!r}; known: {', '.join(EVALUATION_METRICS)}")
+        return v
+
+
 class Requirements(BaseModel):
     """The answers to the questionnaire. `embedwise requirements template` writes this with a comment per field."""
 
@@ -140,6 +163,7 @@ class Requirements(BaseModel):
     budget: Budget = Field(default_factory=Budget)
     license: License = Field(default_factory=License)
     constraints: Constraints = Field(default_factory=Constraints)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Requirements":

@@ -267,11 +267,11 @@ def display(f: Field, value: Any) -> str:
     return render(f, value)
 
 
-REQUIREMENT_SECTIONS = ("task", "data", "deployment", "budget", "license", "constraints")
+REQUIREMENT_SECTIONS = ("task", "data", "deployment", "budget", "license", "constraints", "evaluation")
 
 
 def requirements_dict(answers: dict, drop_none: bool = False) -> dict:
-    """The part of the answers that is the requirements file (no `evaluation`). None means "no limit" there."""
+    """The answers as the requirements file holds them (the evaluation step included). None means "no limit"."""
     out: dict[str, Any] = {}
     for key in REQUIREMENT_SECTIONS:
         value = answers.get(key)
@@ -293,6 +293,6 @@ def merge_loaded(loaded: dict, keep_evaluation: dict | None = None) -> dict:
                 answers[key][sub] = v
         else:
             answers[key] = value
-    if keep_evaluation:
+    if keep_evaluation and "evaluation" not in loaded:  # a file without the step keeps what was answered
         answers["evaluation"] = copy.deepcopy(keep_evaluation)
     return answers

@@ -169,7 +169,7 @@ async def test_save_then_load_the_requirements_yaml(tmp_path, monkeypatch, wait_
         assert saved.is_file()
         req = load_requirements(saved)  # the same file the CLI takes
         assert req.deployment.queries_per_day == 5000
-        assert "evaluation" not in saved.read_text()
+        assert req.evaluation.top == 3 and "evaluation:" in saved.read_text()  # the evaluation step is saved too
 
         await type_into(pilot, "deployment.queries_per_day", "7")
         assert app.answers["deployment"]["queries_per_day"] == 7

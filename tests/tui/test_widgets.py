@@ -33,11 +33,15 @@ def test_parse_refuses(path, text):
         state.parse(F[path], text)
 
 
-def test_requirements_dict_leaves_out_the_tui_answers_and_keeps_no_limit():
+def test_requirements_dict_keeps_the_evaluation_answers_and_no_limit():
+    from embedwise.engine.requirements import requirements_from_dict
+
     answers = state.default_answers()
     answers["deployment"]["gpu_memory_gb"] = None
+    answers["evaluation"]["metrics"] = ["ndcg_at_10", "cost"]
     req = state.requirements_dict(answers)
-    assert "evaluation" not in req
+    assert req["evaluation"]["metrics"] == ["ndcg_at_10", "cost"]  # saved with the requirements, loaded back
+    assert requirements_from_dict(req).evaluation.metrics == ["ndcg_at_10", "cost"]
     assert req["deployment"]["gpu_memory_gb"] is None  # "no limit" is an answer, not a missing one
 
 
