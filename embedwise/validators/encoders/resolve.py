@@ -38,7 +38,7 @@ def make_encoder(ref: str, *, db: Any = None, device: str | None = None, trust_r
         # `name=path` names the run (and links it to a knowledge-base model); else the folder's config may name one
         record = (_find_record(db, model_id=name) or _find_record(db, hf_id=name)) if sep else \
             _record_named_by(db, path)
-        shown = name if sep else (record.id if record is not None else path.name)
+        shown = name if sep else (record.id if record is not None else ref)
         trc = (ref in opted_in or shown in opted_in or str(path) in opted_in)
         return SentenceTransformerEncoder(shown, str(path.resolve()), record=record, device=device,
                                           trust_remote_code=trc, batch_size=batch_size)
