@@ -120,3 +120,26 @@ async def test_validation_run_with_progress_results_and_chart(tiny_model, retrie
         chart = screen.query_one("#quality-latency")
         assert len(chart.points) == len([r for r in view.runs if r.status == "ok"])
         assert app.last_validation is view
+
+
+async def test_a_validation_run_can_be_cancelled(tiny_model, retrieval_set, wait_for):
+    from embedwise.validators.load import SpeedConfig
+
+    app = EmbedwiseApp()
+    app.validate_options = {  # a long load test: the cancel lands while it runs
+        "speed_config": SpeedConfig(sample_texts=64, batch_sizes=(1, 2, 4), concurrency=(1, 2, 4),
+                                    requests_per_level=400, max_seconds_per_step=30.0, warmup=1),
+    }
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#v-data", Input).value = str(retrieval_set)
+        screen.query_one("#v-extra", Input).value = str(tiny_model)
+        await pilot.pause()
+        await pilot.click("#v-run")
+        await wait_for(pilot, lambda: screen.running, timeout=60)
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: not screen.running, timeout=300)
+        assert "cancelled" in plain(screen.query_one("#progress-note", Static))
+        assert app.last_validation is None

@@ -46,10 +46,15 @@ def _num(value, digits: int = 4) -> str:
     return ""
 
 
+class RunCancelled(BaseException):
+    """Raised in the validators' thread by the progress callback when the user cancels the run."""
+
+
 class ValidateScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+r", "run", "Run", priority=True),
+        Binding("ctrl+x", "cancel", "Cancel run", priority=True),
         Binding("s", "show_tab('setup')", "Setup", show=False),
         Binding("p", "show_tab('progress')", "Progress", show=False),
         Binding("r", "show_tab('results')", "Results"),
@@ -208,11 +213,16 @@ class ValidateScreen(Screen):
                                   f"[b]{escape(data)}[/b] (loading models may take a while)…", id="progress-note"))
 
         last: dict[str, float] = {}
+        import threading
+
+        self._cancel = threading.Event()
 
         def progress(stage: str, done: int, total: int) -> None:
             # called from the validators' thread: forward at most ~10 updates a second per stage
             import time
 
+            if self._cancel.is_set():
+                raise RunCancelled()  # not an Exception: no model-failure handler swallows it
             now = time.monotonic()
             if 0 < done < total and now - last.get(stage, 0.0) < 0.1:
                 return
@@ -226,6 +236,10 @@ class ValidateScreen(Screen):
             view = await asyncio.to_thread(backend.validate, data, models, progress, task,
                                            self.app.answers if self.app.shortlist else None,
                                            self.app.validate_options)
+        except RunCancelled:
+            self.query_one("#progress-note", Static).update("[b yellow]✗ cancelled[/]: the run stopped at its next "
+                                                            "step; nothing was saved")
+            return
         except Exception as exc:  # noqa: BLE001 - bad data (BadInput), a missing package, a bug: show it
             self.query_one("#progress-note", Static).update(f"[b red]✗ {escape(str(exc))}[/]")
             self.query_one("#v-run", Button).disabled = False
@@ -233,6 +247,11 @@ class ValidateScreen(Screen):
         finally:
             self.query_one("#v-run", Button).disabled = False
         self.show_results(view)
+
+    def action_cancel(self) -> None:
+        if self.running and getattr(self, "_cancel", None) is not None:
+            self._cancel.set()
+            self.query_one("#progress-note", Static).update("[yellow]cancelling…[/] (at the next step of the run)")
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         """One bar per model (its current stage beside it), one for the data, one for the models overall."""
