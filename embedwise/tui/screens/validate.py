@@ -28,6 +28,7 @@ from textual.widgets import (
 from embedwise.tui import state
 from embedwise.tui.backend import ValidationView
 from embedwise.tui.widgets import ScatterChart
+from embedwise.tui.widgets.field import MarkedSelectionList
 
 if TYPE_CHECKING:
     from embedwise.tui.app import EmbedwiseApp
@@ -89,7 +90,7 @@ class ValidateScreen(Screen):
                                      compact=True, id="v-task")
                     with Horizontal(classes="field-line"):
                         yield Label("Models (space toggles)", classes="field-label")
-                        yield SelectionList(*self._model_options(), id="v-models", compact=True)
+                        yield MarkedSelectionList(*self._model_options(), id="v-models", compact=True)
                     with Horizontal(classes="field-line"):
                         yield Label("More models", classes="field-label")
                         with Vertical(classes="field-body"):

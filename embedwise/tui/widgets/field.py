@@ -51,10 +51,10 @@ class FieldRow(Widget):
                 options.append((current, current))
             return Select(options, value=current, allow_blank=False, compact=True, id=cid)
         if f.kind == "bool":
-            return Checkbox(f.hint, bool(value), compact=True, id=cid)
+            return MarkedCheckbox(f.hint, bool(value), compact=True, id=cid)
         if f.kind == "multi":
             chosen = set(value or [])
-            return SelectionList(*[(label, v, v in chosen) for label, v in f.choices], compact=True, id=cid)
+            return MarkedSelectionList(*[(label, v, v in chosen) for label, v in f.choices], compact=True, id=cid)
         return Input(state.render(f, value), placeholder=f.placeholder, compact=True, id=cid,
                      select_on_focus=False)
 
@@ -118,3 +118,44 @@ class FieldRow(Widget):
         order = [v for _, v in self.field.choices]
         self.value = sorted(chosen, key=order.index)
         self.post_message(self.Answered(self, self.field.path, self.value))
+
+
+ON_MARK, OFF_MARK = "✓", " "  # the state in a glyph, not by colour alone
+
+
+class MarkedCheckbox(Checkbox):
+    """A checkbox that shows its state with a mark (✓), not only with a colour."""
+
+    def on_mount(self) -> None:
+        self._mark()
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self._mark()
+
+    def _mark(self) -> None:
+        self.BUTTON_INNER = ON_MARK if self.value else OFF_MARK
+        self.refresh()
+
+
+class MarkedSelectionList(SelectionList):
+    """A selection list whose chosen entries show a mark (✓), not only a colour."""
+
+    def render_line(self, y: int):
+        from rich.segment import Segment
+        from textual.strip import Strip
+
+        strip = super().render_line(y)
+        segments = list(strip)
+        if len(segments) < 2:
+            return strip
+        meta = segments[1].style.meta if segments[1].style else {}
+        index = meta.get("option") if meta else None
+        if index is None:
+            return strip
+        try:
+            chosen = self.get_option_at_index(index).value in self.selected
+        except Exception:  # noqa: BLE001 - a line that is not an option
+            return strip
+        segments[1] = Segment(ON_MARK if chosen else OFF_MARK, segments[1].style)
+        return Strip(segments, strip.cell_length)
