@@ -30,8 +30,8 @@ class EmbedwiseApp(App):
         Binding("ctrl+o", "load", "Load"),
         Binding("f3", "kb", "KB"),
         Binding("f4", "shortlist", "Shortlist", show=False),
-        Binding("f5", "validate", "Validate", show=False),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f5", "validate", "Validate"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),  # standard; listed in help (f1)
     ]
 
     def __init__(self, requirements: Path | None = None, kb_path: Path | None = None,

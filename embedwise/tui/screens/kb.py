@@ -46,7 +46,7 @@ class KnowledgeBaseScreen(Screen):
                     id="kb-query", compact=True)
         yield Static(QUERY_HELP, id="kb-status")
         yield DataTable(id="kb-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.sub_title = "knowledge base"
@@ -131,7 +131,7 @@ class ModelDetailScreen(Screen):
                 yield DataTable(id="scores-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Your runs", id="runs"):
                 yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.sub_title = self.model_id

@@ -89,7 +89,7 @@ class ShortlistScreen(Screen):
             with TabPane(f"Advice ({len(view.advice)})", id="advice"):
                 with VerticalScroll(id="advice-scroll"):
                     yield Markdown(self._advice_markdown(), id="advice-md")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def _advice_markdown(self) -> str:
         lines = []

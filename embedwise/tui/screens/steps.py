@@ -42,7 +42,7 @@ class StepScreen(Screen):
             yield from self.compose_body()
         with Horizontal(id="nav"):
             yield from self.compose_buttons()
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         for f in self.step.fields:

@@ -110,7 +110,7 @@ class ValidateScreen(Screen):
             with TabPane("Chart", id="chart"):
                 with VerticalScroll():
                     yield ScatterChart(id="quality-latency")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def _model_options(self) -> list[tuple[str, str, bool]]:
         app = self.app
