@@ -12,7 +12,7 @@ import json
 import re
 from collections import OrderedDict
 
-from embedwise.kb.licenses import NON_COMMERCIAL, is_non_commercial, is_permissive, strictest
+from embedwise.kb.licenses import is_non_commercial, is_permissive, strictest
 
 MTEB_VERSION = "2.26.24"
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from embedwise.errors import QueryError
-from embedwise.kb.languages import equivalents, normalise_language
+from embedwise.kb.languages import equivalents
 
 # field name in the language -> (SQL expression, kind)
 FIELDS: dict[str, tuple[str, str]] = {

@@ -3,15 +3,14 @@ metric bars, latency percentiles), and JSON (`{"runs": [{"model", "status", "met
 "cost", ...}], ...}`)."""
 from __future__ import annotations
 
-import html
 import json
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from embedwise.validators.run import Report
+from embedwise.validators.charts import _esc, svg_grouped_bars, svg_scatter
+from embedwise.validators.formatting import fmt, fmt_num, fmt_p, fmt_usd, short_name
+from embedwise.validators.results import Report
 
-PALETTE = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563"]
 RETRIEVAL_BARS = ("ndcg_at_10", "map_at_10", "recall_at_10", "mrr_at_10", "recall_at_100")
 TASK_BARS = {"classification": ("accuracy", "f1", "knn_accuracy"), "sts": ("cosine_spearman", "cosine_pearson"),
              "clustering": ("v_measure",)}
@@ -33,38 +32,6 @@ def write_reports(report: Report, out_dir: Path) -> dict[str, Path]:
 
 # --- formatting helpers -------------------------------------------------------------------------------------------------
 
-def fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "–"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def fmt_p(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.3g}"
-
-
-def fmt_num(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, (int, float)):
-        if abs(value) >= 100:
-            return f"{value:,.0f}"
-        if abs(value) >= 10:
-            return f"{value:.1f}"
-        return f"{value:.2f}"
-    return str(value)
-
-
-def fmt_usd(value: Any) -> str:
-    return "–" if value is None else f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
-
-
 def summary_rows(report: Report) -> list[dict[str, str]]:
     """One row per model with the figures every view shows."""
     rows = []
@@ -80,6 +47,7 @@ def summary_rows(report: Report) -> list[dict[str, str]]:
             "p50 ms": fmt_num(s.get("latency_p50_ms")),
             "p95 ms": fmt_num(s.get("latency_p95_ms")),
             "p99 ms": fmt_num(s.get("latency_p99_ms")),
+            "model MB": fmt_num(s.get("rss_delta_mb")),
             "peak RSS MB": fmt_num(s.get("peak_rss_mb")),
             "cost": _cost_cell(c),
         })
@@ -94,12 +62,6 @@ def _cost_cell(c: dict) -> str:
             return f"corpus {fmt_usd(c['corpus_usd'])}, {fmt_usd(c.get('monthly_queries_usd'))}/month"
         return f"{c.get('corpus_tokens', 0):,} tokens (no price)"
     return c.get("hardware_class") or "–"
-
-
-def short_name(model: str, width: int = 22) -> str:
-    """A chart label: the last part of an id or path, cut to `width`."""
-    name = model.rstrip("/").split("/")[-1] or model
-    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def _secondary_metrics(report: Report) -> Sequence[str]:
@@ -119,14 +81,14 @@ def print_summary(report: Report, console: Any = None) -> None:
     console.print(f"[bold]{title}[/]  ({sizes})")
     table = Table(show_lines=False, header_style="bold")
     main = report.main_metric
-    for col in ("model", "status", main, "load s", "docs/s", "p50/p95/p99 ms", "RSS MB", "cost / hardware"):
+    for col in ("model", "status", main, "load s", "docs/s", "p50/p95/p99 ms", "model MB", "cost / hardware"):
         table.add_column(col, overflow="fold", justify="left" if col in ("model", "status", "cost / hardware") else "right")
     for r in report.runs:
         s, c = r.speed or {}, r.cost or {}
         lat = "/".join(fmt_num(s.get(k)) for k in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")) if s.get("latency_p50_ms") is not None else "–"
         table.add_row(r.model + (" ★" if r.model == report.best else ""), r.status,
                       fmt(r.metrics.get(main)) if r.status == "ok" else "–", fmt_num(s.get("load_seconds")),
-                      fmt_num(s.get("best_docs_per_s")), lat, fmt_num(s.get("peak_rss_mb")), _cost_cell(c),
+                      fmt_num(s.get("best_docs_per_s")), lat, fmt_num(s.get("rss_delta_mb")), _cost_cell(c),
                       style="red" if r.status != "ok" else None)
     console.print(table)
     for r in report.runs:
@@ -152,7 +114,8 @@ def print_summary(report: Report, console: Any = None) -> None:
             line = f"  {r.model}: edge cases {rob['edge_cases_ok']}/{rob['edge_cases_total']} ok"
             pert = (rob.get("queries") or {}).get("perturbations") or {}
             if pert:
-                line += "; ndcg@10 drop " + ", ".join(f"{k} {v['ndcg_drop']:+.3f}" for k, v in pert.items())
+                line += "; ndcg@10 change under perturbation (− is worse) " + ", ".join(
+                    f"{k} {-v['ndcg_drop']:+.3f}" for k, v in pert.items())
             console.print(line)
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
@@ -234,8 +197,8 @@ def to_markdown(report: Report) -> str:
             q = rob.get("queries")
             if q:
                 out.append(f"\nPerturbed queries ({q['queries']} sampled, ndcg@10 {fmt(q['ndcg_at_10'])} unperturbed):\n\n")
-                out.append(_md_table(["perturbation", "ndcg@10", "drop", "mean cosine to original"],
-                                     [[k, fmt(v["ndcg_at_10"]), f"{v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
+                out.append(_md_table(["perturbation", "ndcg@10", "change vs clean (− is worse)", "mean cosine to original"],
+                                     [[k, fmt(v["ndcg_at_10"]), f"{-v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
                                       for k, v in q["perturbations"].items()]))
             t = rob.get("texts")
             if t:
@@ -265,133 +228,12 @@ def to_markdown(report: Report) -> str:
     return re.sub(r"([^\n])\n(#+ )", r"\1\n\n\2", text)
 
 
-# --- SVG charts ---------------------------------------------------------------------------------------------------------
-
-def _esc(s: Any) -> str:
-    return html.escape(str(s), quote=True)
-
-
-def _nice_max(v: float) -> float:
-    if v <= 0:
-        return 1.0
-    exp = 10 ** math.floor(math.log10(v))
-    for m in (1, 2, 2.5, 5, 10):
-        if m * exp >= v:
-            return m * exp
-    return 10 * exp
-
-
-def svg_scatter(points: list[tuple[str, float, float]], x_label: str, y_label: str, title: str,
-                width: int = 640, height: int = 380) -> str:
-    """Quality (y) against latency (x, log scale when the range is wide)."""
-    if not points:
-        return ""
-    ml, mr, mt, mb = 64, 24, 36, 48
-    xs = [p[1] for p in points]
-    ys = [p[2] for p in points]
-    log = min(xs) > 0 and max(xs) / max(min(xs), 1e-9) > 20
-    fx = (lambda v: math.log10(v)) if log else (lambda v: v)
-    x0, x1 = (fx(min(xs)), fx(max(xs))) if len(xs) > 1 else (fx(xs[0]) - 1, fx(xs[0]) + 1)
-    pad = (x1 - x0) * 0.12 or 1
-    x0, x1 = x0 - pad, x1 + pad
-    if not log:
-        x0 = max(0.0, x0)
-    y0, y1 = max(0.0, min(ys) - 0.05), min(1.0, max(ys) + 0.05) if max(ys) <= 1 else max(ys) * 1.05
-    if y1 - y0 < 1e-6:
-        y0, y1 = y0 - 0.05, y1 + 0.05
-    pw, ph = width - ml - mr, height - mt - mb
-
-    def px(v: float) -> float:
-        return ml + (fx(v) - x0) / (x1 - x0) * pw
-
-    def py(v: float) -> float:
-        return mt + ph - (v - y0) / (y1 - y0) * ph
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{_esc(title)}">',
-             f'<text x="{width / 2}" y="20" text-anchor="middle" class="t">{_esc(title)}</text>',
-             f'<line x1="{ml}" y1="{mt + ph}" x2="{ml + pw}" y2="{mt + ph}" class="ax"/>',
-             f'<line x1="{ml}" y1="{mt}" x2="{ml}" y2="{mt + ph}" class="ax"/>']
-    for i in range(5):
-        yv = y0 + (y1 - y0) * i / 4
-        parts.append(f'<line x1="{ml}" y1="{py(yv):.1f}" x2="{ml + pw}" y2="{py(yv):.1f}" class="grid"/>')
-        parts.append(f'<text x="{ml - 6}" y="{py(yv) + 4:.1f}" text-anchor="end" class="l">{yv:.3f}</text>')
-    for i in range(5):
-        fv = x0 + (x1 - x0) * i / 4
-        xv = 10 ** fv if log else fv
-        parts.append(f'<text x="{ml + pw * i / 4:.1f}" y="{mt + ph + 16}" text-anchor="middle" class="l">{fmt_num(xv)}</text>')
-    parts.append(f'<text x="{ml + pw / 2}" y="{height - 8}" text-anchor="middle" class="l">{_esc(x_label)}{" (log)" if log else ""}</text>')
-    parts.append(f'<text x="14" y="{mt + ph / 2}" text-anchor="middle" class="l" transform="rotate(-90 14 {mt + ph / 2})">{_esc(y_label)}</text>')
-    for i, (name, xv, yv) in enumerate(points):
-        color = PALETTE[i % len(PALETTE)]
-        parts.append(f'<circle cx="{px(xv):.1f}" cy="{py(yv):.1f}" r="6" fill="{color}"><title>{_esc(name)}: '
-                     f'{yv:.4f} at {xv:.2f} ms</title></circle>')
-        label = short_name(name)
-        right = px(xv) > ml + pw * 0.6
-        anchor = "end" if right else "start"
-        lx = px(xv) - 9 if right else px(xv) + 9
-        ly = py(yv) - 8 - (i % 2) * 12
-        if ly < mt + 8:  # no room above the point: write below it
-            ly = py(yv) + 16 + (i % 2) * 12
-        parts.append(f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" class="l">{_esc(label)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def svg_grouped_bars(groups: list[str], series: list[str], values: list[list[float | None]], title: str,
-                     y_label: str = "", width: int = 640, height: int = 340, y_max: float | None = None) -> str:
-    """values[g][s]: one group per model (or metric), one bar per series."""
-    if not groups or not series:
-        return ""
-    rotate = any(len(g) * 6.5 > (width - 72) / len(groups) for g in groups)
-    if rotate:
-        height += 50
-    ml, mr, mt, mb = 56, 16, 36, 70 + (50 if rotate else 0)
-    flat = [v for row in values for v in row if v is not None]
-    top = y_max or _nice_max(max(flat) if flat else 1.0)
-    pw, ph = width - ml - mr, height - mt - mb
-    gw = pw / len(groups)
-    bw = max(2.0, gw * 0.8 / len(series))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{_esc(title)}">',
-             f'<text x="{width / 2}" y="20" text-anchor="middle" class="t">{_esc(title)}</text>',
-             f'<line x1="{ml}" y1="{mt + ph}" x2="{ml + pw}" y2="{mt + ph}" class="ax"/>']
-    for i in range(5):
-        yv = top * i / 4
-        y = mt + ph - ph * i / 4
-        parts.append(f'<line x1="{ml}" y1="{y:.1f}" x2="{ml + pw}" y2="{y:.1f}" class="grid"/>')
-        parts.append(f'<text x="{ml - 6}" y="{y + 4:.1f}" text-anchor="end" class="l">{fmt_num(yv) if top > 2 else f"{yv:.2f}"}</text>')
-    if y_label:
-        parts.append(f'<text x="12" y="{mt + ph / 2}" text-anchor="middle" class="l" transform="rotate(-90 12 {mt + ph / 2})">{_esc(y_label)}</text>')
-    for g, group in enumerate(groups):
-        gx = ml + g * gw + gw * 0.1
-        for s, name in enumerate(series):
-            v = values[g][s]
-            if v is None:
-                continue
-            h = ph * min(v, top) / top
-            x = gx + s * bw
-            parts.append(f'<rect x="{x:.1f}" y="{mt + ph - h:.1f}" width="{bw - 1:.1f}" height="{h:.1f}" '
-                         f'fill="{PALETTE[s % len(PALETTE)]}"><title>{_esc(group)} · {_esc(name)}: {v:.4g}</title></rect>')
-        cx, cy = ml + g * gw + gw / 2, mt + ph + 14
-        if rotate:
-            parts.append(f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="end" class="l" '
-                         f'transform="rotate(-30 {cx:.1f} {cy:.1f})">{_esc(group)}</text>')
-        else:
-            parts.append(f'<text x="{cx:.1f}" y="{cy + 2:.1f}" text-anchor="middle" class="l">{_esc(group)}</text>')
-    lx = ml
-    for s, name in enumerate(series):
-        parts.append(f'<rect x="{lx}" y="{height - 22}" width="10" height="10" fill="{PALETTE[s % len(PALETTE)]}"/>'
-                     f'<text x="{lx + 14}" y="{height - 13}" class="l">{_esc(name)}</text>')
-        lx += 24 + 7 * len(name)
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#111;padding:0 1rem}
 h1{font-size:1.5rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}table{border-collapse:collapse;margin:.5rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}th{background:#f5f5f5}
 td:first-child,th:first-child,.summary td:nth-child(2){text-align:left}.failed{color:#b91c1c}.synthetic{background:#fef3c7;border:1px solid #f59e0b;padding:.5rem 1rem}
-.charts{display:flex;flex-wrap:wrap;gap:1rem}svg{background:#fff;border:1px solid #eee}
+.charts{display:flex;flex-wrap:wrap;gap:1rem}svg{background:#fff;border:1px solid #eee;max-width:100%;height:auto}
 svg .t{font-size:14px;font-weight:600}svg .l{font-size:11px;fill:#333}svg .ax{stroke:#333}svg .grid{stroke:#eee}
 .muted{color:#666}
 """
@@ -511,8 +353,8 @@ def to_html(report: Report) -> str:
                                       e.get("error") or e.get("handling") or ""] for n, e in rob.get("edge_cases", {}).items()]))
             q = rob.get("queries")
             if q:
-                body.append(_html_table(["perturbation", "ndcg@10", "drop", "mean cosine"],
-                                        [[k, fmt(v["ndcg_at_10"]), f"{v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
+                body.append(_html_table(["perturbation", "ndcg@10", "change vs clean (− is worse)", "mean cosine"],
+                                        [[k, fmt(v["ndcg_at_10"]), f"{-v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
                                          for k, v in q["perturbations"].items()]))
             t = rob.get("texts")
             if t:

@@ -16,11 +16,9 @@ import platform
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
-
 from embedwise.errors import BadInput, ModelRunError
 from embedwise.validators.data import (
     ClassificationSet,
@@ -31,69 +29,9 @@ from embedwise.validators.data import (
     load_data,
 )
 from embedwise.validators.load import SpeedConfig
+from embedwise.validators.results import MAIN_METRIC, Comparison, ModelRun, Report
 
 Progress = Callable[[str, int, int], None]
-
-MAIN_METRIC = {"retrieval": "ndcg_at_10", "classification": "accuracy", "sts": "cosine_spearman",
-               "clustering": "v_measure"}
-
-
-class ModelRun(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    model: str
-    status: Literal["ok", "failed"]
-    error: str | None = None
-    kind: str | None = None
-    model_id: str | None = None
-    info: dict[str, Any] = {}
-    metrics: dict[str, float] = {}
-    speed: dict[str, Any] = {}
-    robustness: dict[str, Any] = {}
-    cost: dict[str, Any] = {}
-    per_query: dict[str, dict[str, float]] = {}  # retrieval: metric -> query id -> value
-    per_experiment: dict[str, list[float]] = {}  # classification / clustering: metric -> one value per experiment/run
-    per_pair: list[float] = []  # STS: the predicted cosine of each pair
-    seconds: dict[str, float] = {}
-    cache: dict[str, int] = {}
-    notes: list[str] = []
-
-
-class Comparison(BaseModel):
-    a: str
-    b: str
-    metric: str
-    test: str
-    n: int
-    mean_a: float
-    mean_b: float
-    diff: float
-    p_value: float
-    significant: bool
-    details: dict[str, Any] = {}
-
-
-class Report(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    run_id: str
-    created_at: str
-    task: str
-    main_metric: str
-    synthetic: bool
-    dataset: dict[str, Any]
-    runs: list[ModelRun]
-    comparisons: list[Comparison] = []
-    best: str | None = None
-    shortlist: list[str] | None = None
-    settings: dict[str, Any] = {}
-    environment: dict[str, Any] = {}
-    files: dict[str, str] = {}
-    notes: list[str] = Field(default_factory=list)
-
-    def run(self, model: str) -> ModelRun:
-        return next(r for r in self.runs if r.model == model)
-
 
 def _noop(stage: str, done: int, total: int) -> None:
     pass
@@ -320,6 +258,9 @@ def run_model(ref: str, ds: Dataset, *, ctx: _Ctx, db: Any = None, device: str |
                                api_base_url=api_base_url)
         run.kind, run.model_id = enc.kind, enc.model_id
         run.model = enc.name  # `name=folder` and recognised folders are shown by name, not by their path
+        import gc
+
+        gc.collect()  # what earlier models left behind is freed before this one's baseline is read
         with L.MemoryMonitor() as monitor:
             t0 = time.perf_counter()
             state = QUALITY[ds.task](enc, ds, ctx, stage, run)
@@ -365,6 +306,10 @@ def run_model(ref: str, ds: Dataset, *, ctx: _Ctx, db: Any = None, device: str |
     finally:
         if enc is not None:
             enc.close()
+            del enc
+            import gc
+
+            gc.collect()  # so the next model's memory is its own
     if ctx.cache is not None:
         run.cache = {"hits": ctx.cache.hits - hits0[0], "misses": ctx.cache.misses - hits0[1]}
     run.seconds["total"] = round(time.perf_counter() - t_all, 3)

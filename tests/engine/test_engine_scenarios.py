@@ -57,7 +57,6 @@ def test_scenario_is_sound(name, curated_db, records):
     assert shortlist.total_models == len(records) >= 250
     assert len(shortlist.shortlist) + len(shortlist.excluded) == len(records)
     assert_shortlist_sound(shortlist, records, req, store.load_hardware_prices(curated_db))
-    scores = [c.score for c in shortlist.shortlist]
     # ranked by score, except that a third model of one family is moved below the top five (family diversity)
     top5 = shortlist.shortlist[:5]
     families = [c.family or c.id for c in top5]

@@ -116,6 +116,59 @@ def test_open_db_builds_on_first_use_and_when_curated_files_change(tmp_path, cur
 
 def test_trust_remote_code_is_never_a_default_for_open_weights(tmp_path):
     text = GOOD.replace(", trust_remote_code, safetensors\":", ", safetensors\":", 1)
-    path = write_curated(tmp_path / "c", text)
+    write_curated(tmp_path / "c", text)
     with pytest.raises(CuratedDataError, match="trust_remote_code needs a source"):
         load_curated(tmp_path / "c")
+
+
+def _record(**over):
+    from embedwise.kb.schema import ModelRecord
+
+    data = {"id": "acme/x", "name": "x", "provider": "acme", "modality": "text", "input_modalities": ["text"],
+            "license": "Apache-2.0", "commercial_use": True, "open_weights": True, "hosting": "self_host",
+            "status": "discovered"}
+    data.update(over)
+    return ModelRecord.model_validate(data)
+
+
+def test_a_price_needs_its_date():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="price_date"):
+        _record(hosting="api", open_weights=False, license="proprietary", price_per_million_tokens=0.1)
+    assert _record(hosting="api", open_weights=False, license="proprietary", price_per_million_tokens=0.1,
+                   price_date="2026-06-01").price_date.isoformat() == "2026-06-01"
+
+
+def test_licence_inheritance_follows_the_strictest_of_model_and_base():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="forbids commercial use"):
+        _record(license="MIT", base_model="acme/research-base", base_model_license="CC-BY-NC-4.0",
+                commercial_use=True)
+    with pytest.raises(ValidationError, match="not permissive"):
+        _record(license="Apache-2.0", base_model="google/gemma", base_model_license="LicenseRef-Gemma",
+                permissive=True)
+    ok = _record(license="Apache-2.0", base_model="google/gemma", base_model_license="LicenseRef-Gemma",
+                 permissive=False)
+    assert ok.commercial_use and ok.permissive is False
+
+
+def test_the_shipped_records_inherit_their_base_licences():
+    from embedwise.kb.curated_files import load_curated
+
+    records = {r.id: r for r in load_curated()}
+    colpali = records["vidore/colpali-v1.3"]  # MIT adapters on the Gemma-licensed PaliGemma
+    assert colpali.base_model_license == "LicenseRef-Gemma" and colpali.permissive is False
+    for r in records.values():
+        if r.base_model_license in ("CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "LicenseRef-Research-Only"):
+            assert not r.commercial_use, r.id
+
+
+def test_macrolanguages_match_both_ways():
+    from embedwise.kb.languages import covers, equivalents
+
+    assert covers(["arb"], "ar") and covers(["ara"], "arb") and covers(["pes"], "fas") and covers(["nob"], "nor")
+    assert covers(["cmn"], "zho") and covers(["zho"], "yue")
+    assert not covers(["ary"], "arb")  # two members of one macrolanguage are different languages
+    assert {"ara", "arb"} <= equivalents("ar")

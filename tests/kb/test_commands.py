@@ -80,3 +80,22 @@ def test_shipped_curated_knowledge_base_round_trips(tmp_path):
     by_id = {r.id: r for r in loaded}
     for record in original:
         assert by_id[record.id].model_dump(mode="json") == record.model_dump(mode="json"), record.id
+
+
+def test_show_groups_benchmark_figures_with_zero_shot_and_query_filters_new_facts():
+    shown = run("kb", "show", "BAAI/bge-m3")
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert "published benchmark figures" in out and "zero-shot" in out and "MTEB(eng, v2)" in out
+    assert "partial" in out  # bge-m3's MTEB(eng, v2) mean is over an incomplete task set
+    data = json.loads(run("kb", "show", "BAAI/bge-m3", "--json").stdout)
+    assert {"zero_shot_pct", "self_reported", "comparable", "language"} <= set(data["scores"][0])
+    code = json.loads(run("kb", "query", 'trained_for=code score."MTEB(Code, v1)">60', "--json").stdout)
+    assert code and all("code" in m["trained_for"] for m in code)
+    retired = json.loads(run("kb", "query", "lifecycle=retired", "--json").stdout)
+    assert "google/text-embedding-004" in {m["id"] for m in retired}
+    assert all(m["lifecycle"] == "active" for m in json.loads(run("kb", "query", "lifecycle=active limit=20",
+                                                                    "--json").stdout))
+    report = json.loads(run("kb", "curation-report", "--json").stdout)
+    assert report["models"] >= 400 and report["by_kind"]["card"] > 0 and "mteb" in report["by_kind"]
+    assert report["open_weights_trust_remote_code_uncurated"] == 0

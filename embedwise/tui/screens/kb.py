@@ -22,7 +22,7 @@ from textual.widgets import (
 from embedwise.formatting import human_count
 
 if TYPE_CHECKING:
-    from embedwise.tui.app import EmbedwiseApp
+    from embedwise.tui.session import Session
 
 QUERY_HELP = "e.g. [b]modality=text lang=zho params<1B commercial_use sort=-mteb.retrieval[/b] or words"
 
@@ -33,7 +33,7 @@ class KnowledgeBaseScreen(Screen):
         Binding("ctrl+f", "focus_query", "Query"),
     ]
 
-    app: "EmbedwiseApp"
+    app: "Session"
 
     def __init__(self, expression: str = "") -> None:
         super().__init__()
@@ -114,7 +114,7 @@ class ModelDetailScreen(Screen):
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
-    app: "EmbedwiseApp"
+    app: "Session"
 
     def __init__(self, model_id: str) -> None:
         super().__init__()

@@ -23,7 +23,7 @@ from textual.widgets import (
 from embedwise.tui.backend import Candidate, Excluded, ShortlistView, estimate_lines
 
 if TYPE_CHECKING:
-    from embedwise.tui.app import EmbedwiseApp
+    from embedwise.tui.session import Session
 
 
 def candidate_detail(rank: int, c: Candidate) -> Table | str:
@@ -67,7 +67,7 @@ class ShortlistScreen(Screen):
         Binding("slash", "why_not", "Why not…?", show=False),
     ]
 
-    app: "EmbedwiseApp"
+    app: "Session"
 
     def __init__(self, view: ShortlistView) -> None:
         super().__init__()

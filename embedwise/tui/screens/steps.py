@@ -16,7 +16,7 @@ from embedwise.tui import state
 from embedwise.tui.widgets import FieldRow, StepBar
 
 if TYPE_CHECKING:
-    from embedwise.tui.app import EmbedwiseApp
+    from embedwise.tui.session import Session
 
 
 class StepScreen(Screen):
@@ -28,7 +28,7 @@ class StepScreen(Screen):
         Binding("escape", "back", "Back"),
     ]
 
-    app: "EmbedwiseApp"
+    app: "Session"
 
     @property
     def step(self) -> state.Step:

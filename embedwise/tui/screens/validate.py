@@ -31,7 +31,7 @@ from embedwise.tui.widgets import ScatterChart
 from embedwise.tui.widgets.field import MarkedSelectionList
 
 if TYPE_CHECKING:
-    from embedwise.tui.app import EmbedwiseApp
+    from embedwise.tui.session import Session
 
 def short_name(ref: str) -> str:
     """A model reference as a table shows it: a local folder by its last two parts, ids as they are."""
@@ -62,7 +62,7 @@ class ValidateScreen(Screen):
         Binding("c", "show_tab('chart')", "Chart"),
     ]
 
-    app: "EmbedwiseApp"
+    app: "Session"
 
     def __init__(self) -> None:
         super().__init__()
