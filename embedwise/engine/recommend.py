@@ -291,6 +291,20 @@ def _relaxation(ruleset: RuleSet, ev: Evaluation, views: list[dict], by_id: dict
         back.sort(key=lambda m: (-(by_id[m].get("mteb_mean") or 0), m))  # best benchmark first
         options.append(RelaxOption(relax=relax, rules=sorted(members), brings_back=len(back), models=back[:5]))
     options.sort(key=lambda o: (-o.brings_back, o.relax))
+    if not options or options[0].brings_back == 0:
+        # no single relaxation brings anything back: the pairs that do, most first
+        names = sorted(groups)
+        pairs = []
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                members = groups[a] | groups[b]
+                back = [mid for mid, rule_ids in ev.excludes.items() if rule_ids and set(rule_ids) <= members]
+                if back:
+                    back.sort(key=lambda m: (-(by_id[m].get("mteb_mean") or 0), m))
+                    pairs.append(RelaxOption(relax=f"{a} and {b}", rules=sorted(members), brings_back=len(back),
+                                             models=back[:5]))
+        pairs.sort(key=lambda o: (-o.brings_back, o.relax))
+        options = pairs[:5] + options
     excluded_by = sorted(({"rule": r, "relax": rules[r].relax, "excludes": n} for r, n in counts.items()),
                          key=lambda d: (-d["excludes"], d["rule"]))
     best = options[0] if options and options[0].brings_back > 0 else None

@@ -241,3 +241,16 @@ def test_why_shows_evidence_and_cost(kb):
     sl, _ = run(kb, {"task": "rag"})
     text = why(sl, sl.shortlist[0].id)
     assert "Benchmark evidence" in text and "MTEB(eng, v2)" in text and "Cost: one-off" in text
+
+
+def test_when_no_single_relaxation_helps_a_combination_is_named():
+    from embedwise.engine.recommend import _relaxation
+    from embedwise.engine.rules import load_rules
+    from embedwise.engine.shortlist import Evaluation
+
+    # every excluded model breaks two constraints: relaxing one alone brings nothing back
+    ev = Evaluation(excludes={"x/a": ["evaluate.max_parameters", "research.hosting.api_only"],
+                              "x/b": ["evaluate.max_parameters", "research.hosting.api_only"]})
+    relax = _relaxation(load_rules(), ev, [], {"x/a": {}, "x/b": {}})
+    assert relax.best is not None and relax.best.brings_back == 2
+    assert "constraints.max_parameters" in relax.best.relax and " and " in relax.best.relax
