@@ -150,3 +150,17 @@ def test_a_query_that_returns_nothing_names_the_term(workdir):
     d, home = workdir
     r = run("kb", "query", "modality=text released<1990", home=home)
     assert r.returncode == 0 and "'released<1990' removed the last candidates" in r.stdout
+
+
+def test_a_read_only_home_still_answers_queries(tmp_path, monkeypatch):
+    """Root bypasses permissions here, so the read-only folder is simulated where the store asks for it."""
+    from embedwise.kb import store
+    from embedwise.kb.query import search
+
+    monkeypatch.setenv("EMBEDWISE_HOME", str(tmp_path))
+    store.build(tmp_path / "kb.sqlite")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.setattr(store, "_writable", lambda folder: False)
+    db = store.open_db()
+    assert search(db, "modality=text limit=3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing may be written in a read-only home"

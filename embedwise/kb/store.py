@@ -17,7 +17,7 @@ from typing import Iterable
 import sqlite_utils
 
 from embedwise import paths
-from embedwise.errors import CuratedDataError, NotFound
+from embedwise.errors import BadInput, CuratedDataError, NotFound
 from embedwise.kb.curated_files import curated_fingerprint, load_curated, load_hardware
 from embedwise.kb.schema import HardwarePrice, ModelRecord, Score, Source
 
@@ -63,28 +63,42 @@ DATE_COLUMNS = ("release_date", "lifecycle_date", "price_date")
 
 def open_db(path: Path | None = None, build_if_missing: bool = True) -> sqlite_utils.Database:
     """Open the knowledge base, building it from the curated files on first use or when they changed."""
+    import sys
+
     path = Path(path) if path else paths.kb_path()
+    writable = _writable(path.parent)
     if build_if_missing:
         if not path.exists():
+            if not writable:
+                raise BadInput("no knowledge base here and the folder is read-only: run `embedwise kb build` where "
+                               "you can write, or set EMBEDWISE_HOME", str(path.parent))
             build(path)
         else:
-            stale, curated_dir = _staleness(path)
-            if stale:
+            stale, curated_dir = _staleness(path, writable)
+            if stale and not writable:
+                sys.stderr.write(f"warning: {path} is older than the curated files, but its folder is read-only: "
+                                 "using it as it is\n")
+            elif stale:
                 damaged = build(path, curated_dir)["carried_over"].get("damaged_file_kept_as")
                 if damaged:
-                    import sys
-
                     sys.stderr.write(f"warning: the knowledge base was damaged and has been rebuilt from the curated "
                                      f"files; the damaged file is kept as {damaged}\n")
+    if not writable and path.exists():
+        # a read-only home: no WAL/shm or lock files can be made, so read the file as an immutable snapshot
+        return sqlite_utils.Database(sqlite3.connect(f"file:{path}?immutable=1", uri=True))
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA busy_timeout = 10000")
     return db
 
 
-def _staleness(path: Path) -> tuple[bool, Path | None]:
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)
+
+
+def _staleness(path: Path, writable: bool = True) -> tuple[bool, Path | None]:
     """Whether the file must be rebuilt, and from which curated folder it was built (None: the shipped one)."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{path}?{'mode=ro' if writable else 'immutable=1'}", uri=True)
         try:
             rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         finally:
