@@ -42,6 +42,8 @@ def summary_rows(report: Report) -> list[dict[str, str]]:
             "model": r.model + (" (best)" if r.model == report.best else ""),
             "status": r.status,
             main: fmt(r.metrics.get(main)) if r.status == "ok" else "–",
+            "published": (f"{fmt(r.info['published']['value'])} ({r.info['published']['task']})"
+                          if (r.info or {}).get("published") else "–"),
             "load s": fmt_num(s.get("load_seconds")),
             "docs/s": fmt_num(s.get("best_docs_per_s")),
             "p50 ms": fmt_num(s.get("latency_p50_ms")),

@@ -483,6 +483,8 @@ def validate(data: str | Path, *, task: str | None = None, models: Sequence[str]
         out_dir.mkdir(parents=True, exist_ok=True)
         report.files = {"json": str(out_dir / "report.json"), "markdown": str(out_dir / "report.md"),
                         "html": str(out_dir / "report.html")}
+    if db is not None:
+        _add_published(report, db)
     if store and db is not None:
         try:
             store_runs(report, db)
@@ -503,6 +505,31 @@ def _open_db_quietly() -> Any:
         return open_db()
     except Exception:
         return None
+
+
+# MTEB task names whose published per-task figure the knowledge base holds (kb/curated/reference/scores.csv)
+PUBLISHED_TASKS = {"scifact": "SciFact", "nfcorpus": "NFCorpus", "arguana": "ArguAna", "fiqa": "FiQA2018",
+                   "fiqa2018": "FiQA2018", "trec-covid": "TRECCOVID", "treccovid": "TRECCOVID"}
+
+
+def _add_published(report: Report, db: Any) -> None:
+    """Where the user's data is an MTEB task (a folder named scifact, ...), the model's published figure beside the
+    measured one: `run.info["published"]`."""
+    name = Path(str(report.dataset.get("path") or "")).name.lower()
+    task = PUBLISHED_TASKS.get(name)
+    if task is None or report.main_metric != "ndcg_at_10":
+        return
+    for r in report.runs:
+        if not r.model_id:
+            continue
+        try:
+            rows = list(db.query("SELECT value, source FROM scores WHERE model_id = ? AND task = ? AND "
+                                 "metric = 'ndcg_at_10' LIMIT 1", [r.model_id, task]))
+        except Exception:  # noqa: BLE001 - an older knowledge base: no published figure, nothing else changes
+            return
+        if rows:
+            r.info["published"] = {"task": f"MTEB {task}", "metric": "ndcg_at_10", "value": rows[0]["value"] / 100,
+                                   "source": rows[0]["source"]}
 
 
 def store_runs(report: Report, db: Any) -> None:
