@@ -12,6 +12,16 @@ def human_count(n: float | None) -> str:
     return str(int(n))
 
 
+def score_label(score: dict) -> str:
+    """What one benchmark figure is, within its benchmark: 'Mean (Task)', 'Retrieval', 'retrieval (jpn)', 'Retrieval:
+    SciFact'."""
+    if score["task_type"] == "Mean":
+        return score["task"]
+    if score.get("language"):
+        return f"retrieval ({score['language']})"
+    return score["task_type"] if score["task"] == "mean" else f"{score['task_type']}: {score['task']}"
+
+
 def print_json(data: object) -> None:
     """JSON for scripts on standard output: indented, UTF-8 as is, dates and paths as strings."""
     import json

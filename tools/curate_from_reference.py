@@ -126,11 +126,8 @@ def apply_price(rec: dict, srcs: dict, entry: dict, ctx: dict) -> None:
 # Checked facts (tools/facts/*.yaml) over the overlay
 # ---------------------------------------------------------------------------------------------------------------
 
-FACT_KEYS_EXTRA = {"file", "mteb", "src"}
-
-
-def load_facts() -> tuple[dict[str, dict], list[tuple[str, dict]]]:
-    """Checked facts by id, and the new models they add (file, entry)."""
+def load_facts() -> dict[str, dict]:
+    """Checked facts by id (a new model's entry names its `file`)."""
     facts: dict[str, dict] = {}
     for path in sorted(FACTS_DIR.glob("*.yaml")):
         if path.name == "hardware.yaml":
@@ -149,7 +146,7 @@ def load_facts() -> tuple[dict[str, dict], list[tuple[str, dict]]]:
             merged_src = {**(prior.get("src") or {}), **(item.get("src") or {})}
             facts[item["id"]] = {**prior, **{k: v for k, v in item.items() if k != "src"}, "src": merged_src,
                                  "_file": f"{prior['_file']}+{path.name}"}
-    return facts, []
+    return facts
 
 
 def merge_facts(entry: dict, checked: dict) -> dict:
@@ -254,7 +251,7 @@ def to_yaml(records: list[dict], header: str) -> str:
 def build_all() -> tuple[dict[str, str], str, dict, dict]:
     metas, prices = load_reference()
     overlay = yaml.safe_load(OVERLAY.read_text())
-    facts, _ = load_facts()
+    facts = load_facts()
     tables = ScoreTables(REFERENCE)
     ctx = {"metas": metas, "prices": {f"{r['provider']}|{r['model']}": r for r in prices},
            "date": dt.date.fromisoformat(str(overlay["curation_date"])), "price_subset": {},

@@ -13,6 +13,7 @@ import re
 from collections import OrderedDict
 
 from embedwise.kb.licenses import is_non_commercial, is_permissive, strictest
+from embedwise.kb.schema import FACT_FIELDS, SOURCED_WITH
 
 MTEB_VERSION = "2.26.24"
 
@@ -44,18 +45,6 @@ FIELD_ORDER = [
     "replacement", "price_per_million_tokens", "price_date", "price_confidence", "price_status",
     "batch_price_per_million_tokens", "free_tokens", "sources",
 ]
-# Facts that share another fact's source (ModelRecord.SOURCED_WITH).
-SOURCED_WITH = {"languages_basis": "languages", "languages_claim": "languages", "base_model_license": "base_model",
-                "release_date_confirmed": "release_date", "lifecycle_date": "lifecycle", "replacement": "lifecycle",
-                "price_date": "price_per_million_tokens", "price_confidence": "price_per_million_tokens",
-                "price_status": "price_per_million_tokens"}
-FACT_FIELDS = {
-    "provider", "modality", "input_modalities", "output", "domains", "trained_for", "languages", "multilingual",
-    "license", "commercial_use", "permissive", "base_model", "open_weights", "hosting", "parameters",
-    "active_parameters", "memory_mb", "dimensions", "max_tokens", "similarity", "query_prefix", "document_prefix",
-    "trust_remote_code", "safetensors", "release_date", "lifecycle", "price_per_million_tokens",
-    "batch_price_per_million_tokens", "free_tokens", "downloads", "likes", "hf_id", "api_name",
-}
 OVERLAY_ONLY = {"mteb", "mteb_fields", "scores_as", "ref", "fix", "note", "notes", "src", "price_row", "subset",
                 "confidence", "file"}
 DATE_FIELDS = {"release_date", "lifecycle_date", "price_date"}
@@ -256,7 +245,7 @@ def build_record(entry: dict, ctx: dict) -> tuple[dict, dict, dict | None]:
             srcs[field] = source(ref, date, f"corrects mteb ModelMeta ({field} {_show(mfacts[field])}): "
                                  f"{fixes[field]}", confidence=confidence.get(field, "medium"))
             continue
-        if field in {"release_date", "lifecycle_date", "price_date"} and isinstance(value, str):
+        if field in DATE_FIELDS and isinstance(value, str):
             value = dt.date.fromisoformat(value)
         if field in FACT_FIELDS:
             ref = src_over.get(field) or card

@@ -50,14 +50,23 @@ def compute_params(view: dict) -> float | None:
     return max(total - embedding, 0.1 * total)
 
 
+def _gpu_key(name: str | None) -> str:
+    """GPU names as users and price tables write them compare equal: 'a100 80gb' == 'A100-80GB'."""
+    return "".join(ch for ch in (name or "").upper() if ch.isalnum())
+
+
+def _named(names, wanted: str | None, key=lambda x: x) -> list:
+    """The entries whose GPU is the wanted one: an exact name, else the family it starts ('A100' for both A100s)."""
+    w = _gpu_key(wanted)
+    if not w:
+        return []
+    exact = [n for n in names if _gpu_key(key(n)) == w]
+    return exact or [n for n in names if _gpu_key(key(n)).startswith(w) or w.startswith(_gpu_key(key(n)))]
+
+
 def gpu_name(req) -> str:
-    wanted = (req.deployment.gpu_type or "").upper().replace(" ", "")
-    for name in EFFECTIVE_FLOPS:
-        if name != "cpu" and name.upper().replace("-", "") == wanted.replace("-", ""):
-            return name
-    if wanted.startswith("A100"):
-        return "A100-80GB"
-    return DEFAULT_GPU
+    known = _named([n for n in EFFECTIVE_FLOPS if n != "cpu"], req.deployment.gpu_type)
+    return known[0] if known else DEFAULT_GPU
 
 
 def speed(view: dict, req, how: str) -> dict:
@@ -98,13 +107,12 @@ def pick_instance(prices: list[dict], req, memory_gb: float | None) -> dict | No
         cpus = [p for p in prices if not p.get("gpu")]
         return min(cpus, key=lambda p: p["usd_per_hour"]) if cpus else None
     gpus = [p for p in prices if p.get("gpu") and (p.get("gpu_count") or 1) == 1]
-    if req.deployment.gpu_type:
-        named = [p for p in gpus if (p["gpu"] or "").upper().replace("-", "").startswith(
-            req.deployment.gpu_type.upper().replace("-", "").replace(" ", "")[:4])]
-        if named:
-            return min(named, key=lambda p: p["usd_per_hour"])
-    fits = [p for p in gpus if memory_gb is None or (p.get("gpu_memory_gb") or 0) >= memory_gb]
-    return min(fits, key=lambda p: p["usd_per_hour"]) if fits else None
+    def holds(p: dict) -> bool:
+        return memory_gb is None or (p.get("gpu_memory_gb") or 0) >= memory_gb
+
+    named = _named(gpus, req.deployment.gpu_type, key=lambda p: p["gpu"])
+    pool = [p for p in named if holds(p)] or named or [p for p in gpus if holds(p)]
+    return min(pool, key=lambda p: p["usd_per_hour"]) if pool else None
 
 
 def cost(view: dict, req, how: str, sp: dict, prices: list[dict], memory_gb: float | None) -> dict:

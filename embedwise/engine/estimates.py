@@ -67,7 +67,6 @@ MODEL_FIELDS: dict[str, str] = {
     # derived under the requirements
     "evidence_score": "num",  # 0-100: the model's standing on the benchmarks that match (engine/evidence.py)
     "evidence_text": "str", "evidence_basis": "str",  # matched | related | family | none
-    "evidence_coverage": "num",
     "latency_low_ms": "num", "latency_high_ms": "num",  # the latency estimate's range
     "one_off_cost_usd": "num",  # indexing the corpus once
     "first_year_cost_usd": "num",  # one-off + 12 months
@@ -77,7 +76,7 @@ MODEL_FIELDS: dict[str, str] = {
     "deploy_as": "str",  # self_host | api: how this user would run it
     "memory_gb": "num",  # memory needed on the user's hardware (self-host)
     "latency_ms": "num",  # estimated p95 to embed one query
-    "query_cost_monthly_usd": "num", "indexing_cost_usd": "num", "monthly_cost_usd": "num",
+    "monthly_cost_usd": "num",
     "storage_gb": "num",  # vectors at the default dimension
     "min_storage_gb": "num",  # vectors at the smallest supported dimension
     "languages_missing": "list",  # the user's languages the model does not list
@@ -217,9 +216,8 @@ def model_view(row: dict, req: Requirements, rv: dict | None = None, ctx: dict |
     view["latency_ms"] = sp["latency_ms"]
     view["latency_low_ms"] = sp["latency_low_ms"]
     view["latency_high_ms"] = sp["latency_high_ms"]
-    view["speed_basis"] = sp["basis"]
     view["cost"] = c
-    view["one_off_cost_usd"] = view["indexing_cost_usd"] = c["one_off_usd"]
+    view["one_off_cost_usd"] = c["one_off_usd"]
     view["monthly_cost_usd"] = c["monthly_usd"]
     b = c["breakdown"]
     if how == "api":
@@ -233,8 +231,6 @@ def model_view(row: dict, req: Requirements, rv: dict | None = None, ctx: dict |
         view["cost_basis"] = "no hardware price"
     view["first_year_cost_usd"] = (None if c["one_off_usd"] is None or c["monthly_usd"] is None
                                    else round(c["one_off_usd"] + 12 * c["monthly_usd"], 2))
-    view["query_cost_monthly_usd"] = c["breakdown"].get("queries_usd_per_month", c["breakdown"].get(
-        "serving_usd_per_month"))
     view["storage_gb"] = costs.storage_gb(d.documents, view["default_dimension"], view["output"], d.avg_doc_tokens)
     view["min_storage_gb"] = costs.storage_gb(d.documents, view["min_dimension"], view["output"], d.avg_doc_tokens)
     missing = [lang for lang in d.languages if not covers(languages, lang)] if languages else []
@@ -248,7 +244,6 @@ def model_view(row: dict, req: Requirements, rv: dict | None = None, ctx: dict |
     view["evidence"] = ev
     view["evidence_score"] = ev["score"]
     view["evidence_basis"] = ev["basis"]
-    view["evidence_coverage"] = ev.get("coverage", 0.0)
     view["evidence_text"] = ev.get("text", "")
     return view
 

@@ -112,21 +112,16 @@ def plan(req) -> list[Want]:
 def figures(scores: list[dict], wants: list[Want]) -> dict[tuple, dict]:
     """The comparable figure of each wanted (benchmark, task type, language) in one model's scores."""
     index = {(w.benchmark, w.task_type, w.language) for w in wants}
+
+    def rank(s: dict) -> int:  # which figure stands for the benchmark when it has several means
+        return MEAN_TASKS.index(s["task"]) if s["task"] in MEAN_TASKS else 0
+
     out: dict[tuple, dict] = {}
     for s in scores:
-        if not s["comparable"]:
-            continue
-        if s["task_type"] == "Mean":
-            if s["task"] not in MEAN_TASKS:
-                continue
-        elif s["task"] != "mean":
-            continue
+        wanted_kind = s["task"] in MEAN_TASKS if s["task_type"] == "Mean" else s["task"] == "mean"
         key = (s["benchmark"], s["task_type"], s.get("language"))
-        if key in index:
-            prior = out.get(key)
-            if prior is None or MEAN_TASKS.index(s["task"] if s["task"] in MEAN_TASKS else "Mean (Task)") < \
-                    MEAN_TASKS.index(prior["task"] if prior["task"] in MEAN_TASKS else "Mean (Task)"):
-                out[key] = s
+        if s["comparable"] and wanted_kind and key in index and (key not in out or rank(s) < rank(out[key])):
+            out[key] = s
     return out
 
 

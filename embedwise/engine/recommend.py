@@ -64,7 +64,9 @@ def load_context(db: Any = None, benchmarks: list[str] | None = None) -> dict:
     for s in db.query("SELECT model_id, benchmark, task_type, task, value, comparable, zero_shot_pct, self_reported, "
                       f"language FROM scores WHERE {where}", params):
         scores.setdefault(s["model_id"], []).append(s)
-    hardware = list(db.query("SELECT * FROM hardware_prices")) if db["hardware_prices"].exists() else []
+    from embedwise.kb.store import load_hardware_prices
+
+    hardware = load_hardware_prices(db) if db["hardware_prices"].exists() else []
     return {"scores": scores, "hardware": hardware}
 
 
@@ -80,25 +82,25 @@ def _evidence(req: Requirements, rows: list[dict], scores: dict[str, list[dict]]
     for r in rows:
         if r.get("family") and out[r["id"]]["score"] is not None:
             by_family.setdefault(r["family"], []).append(out[r["id"]]["score"])
+    wanted = wants[0].label if wants else "this case"
     for r in rows:
         ev = out[r["id"]]
         if ev["score"] is None:
             base = out.get(r.get("base_model") or "")
             kin = by_family.get(r.get("family") or "")
             if base and base["score"] is not None:
-                ev.update(score=round(base["score"] * 0.9, 1), basis="family",
-                          note=f"no figure for {wants[0].label if wants else 'this case'}; placed by its base model "
-                               f"{r['base_model']} ({base['score']:.0f}/100 on the matching benchmarks), "
-                               "wide uncertainty: validate it on your data")
+                standing, by = base["score"], f"its base model {r['base_model']}"
             elif kin:
-                mean = sum(kin) / len(kin)
-                ev.update(score=round(mean * 0.9, 1), basis="family",
-                          note=f"no figure for {wants[0].label if wants else 'this case'}; placed by its family "
-                               f"{r['family']} ({mean:.0f}/100 on average), wide uncertainty: validate it on your data")
+                standing, by = sum(kin) / len(kin), f"its family {r['family']} (average)"
             else:
-                ev.update(score=35.0, basis="none",
-                          note=f"no benchmark figure for {wants[0].label if wants else 'this case'}: placed below "
-                               "the median, wide uncertainty; validate it on your data")
+                standing, by = None, None
+            if standing is not None:  # a relative's standing, 10% less: wide uncertainty either way
+                ev.update(score=round(standing * 0.9, 1), basis="family",
+                          note=f"no figure for {wanted}; placed by {by}, {standing:.0f}/100 on the matching "
+                               "benchmarks, wide uncertainty: validate it on your data")
+            else:
+                ev.update(score=35.0, basis="none", note=f"no benchmark figure for {wanted}: placed below the "
+                                                         "median, wide uncertainty; validate it on your data")
         ev["text"] = evm.describe(ev)
     return out
 
@@ -201,7 +203,7 @@ def build_shortlist(ruleset: RuleSet, req: Requirements, rv: dict, views: list[d
             evidence_basis=basis, uncertainty=uncertainty, cost=v.get("cost") or {},
             risks=[t.reason for t in terms if t.term == "risk" and t.value < 0]))
     ranked.sort(key=lambda c: (-c.score, c.id))
-    ranked = _diversify(ranked, req)
+    ranked = _diversify(ranked)
     rank_of = {c.id: c.rank for c in ranked}
     advice = []
     for rule in ruleset.rules:
@@ -256,7 +258,7 @@ def _infeasible(req: Requirements, views: list[dict]) -> list[tuple[str, str]]:
 MAX_PER_FAMILY_TOP5 = 2
 
 
-def _diversify(ranked: list[Candidate], req: Requirements) -> list[Candidate]:
+def _diversify(ranked: list[Candidate]) -> list[Candidate]:
     """At most two models of one family in the top five: a third is moved just below the fifth place."""
     top: list[Candidate] = []
     held: list[Candidate] = []

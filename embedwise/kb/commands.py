@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embedwise.errors import BadInput
-from embedwise.formatting import human_count, print_json
+from embedwise.formatting import human_count, print_json, score_label
 from embedwise.kb import store
 from embedwise.kb.query import search
 from embedwise.kb.schema import FACT_FIELDS, ModelRecord
@@ -149,9 +149,7 @@ def scores_table(scores: list[dict]) -> Table:
         rows.sort(key=lambda s: (s["task_type"] != "Mean", s.get("language") or "", s["task_type"], s["task"]))
         first = True
         for s in rows:
-            figure = s["task"] if s["task_type"] == "Mean" else (
-                s["language"] if s.get("language") else
-                (s["task_type"] if s["task"] == "mean" else f"{s['task_type']}: {s['task']}"))
+            figure = score_label(s)
             notes = []
             if not s["comparable"]:
                 notes.append("[yellow]partial: not comparable[/]")

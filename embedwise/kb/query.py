@@ -299,17 +299,15 @@ def _number(raw: str, suffixes: dict[str, float], expression: str, pos: int) -> 
 
 def explain_empty(db: sqlite_utils.Database, expression: str) -> str | None:
     """For a query that returns nothing: the term that removed the last candidates (terms applied left to right)."""
-    tokens = tokenize(expression)
     kept: list[str] = []
-    for token, _ in tokens:
+    for token, _ in tokenize(expression):
         if token.split("=", 1)[0].lower() in ("sort", "limit"):
             continue
-        before = len(search(db, " ".join(kept + ["limit=1"]))) if kept else 1
         kept.append(token)
-        if before and not search(db, " ".join(kept + ["limit=1"])):
-            prior = " ".join(kept[:-1]) or "(no filter)"
-            n = len(search(db, prior)) if kept[:-1] else db.execute("SELECT count(*) FROM models").fetchone()[0]
-            return f"{token!r} removed the last candidates ({n} matched {prior!r})"
+        if not search(db, " ".join(kept + ["limit=1"])):  # the terms before this one still matched something
+            prior = " ".join(kept[:-1])
+            n = len(search(db, prior)) if prior else db.execute("SELECT count(*) FROM models").fetchone()[0]
+            return f"{token!r} removed the last candidates ({n} matched {prior or '(no filter)'!r})"
     return None
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -63,8 +64,6 @@ DATE_COLUMNS = ("release_date", "lifecycle_date", "price_date")
 
 def open_db(path: Path | None = None, build_if_missing: bool = True) -> sqlite_utils.Database:
     """Open the knowledge base, building it from the curated files on first use or when they changed."""
-    import sys
-
     path = Path(path) if path else paths.kb_path()
     writable = _writable(path.parent)
     if build_if_missing:

@@ -19,7 +19,7 @@ from textual.widgets import (
     TabPane,
 )
 
-from embedwise.formatting import human_count
+from embedwise.formatting import human_count, score_label
 
 if TYPE_CHECKING:
     from embedwise.tui.session import Session
@@ -163,8 +163,7 @@ class ModelDetailScreen(Screen):
         for col, width in (("benchmark", 18), ("figure", 16), ("value", 16), ("zero-shot", 9)):
             scores.add_column(col, width=width)
         for s in data["scores"]:
-            figure = s["task"] if s["task_type"] == "Mean" else (
-                f"retrieval ({s['language']})" if s.get("language") else s["task_type"])
+            figure = score_label(s)
             value = f"{s['value']:.2f}" if s.get("comparable", True) else f"({s['value']:.2f}) partial"
             zs = s.get("zero_shot_pct")
             scores.add_row(s["benchmark"], figure, value + (" self-rep." if s.get("self_reported") else ""),
