@@ -201,5 +201,5 @@ def describe(ev: dict) -> str:
     more = len(ev["entries"]) - 3
     text = "; ".join(parts) + (f"; +{more} more" if more > 0 else "")
     if ev["basis"] == "related":
-        text += " — not the benchmark that matches best: wider uncertainty"
+        text += " (a related benchmark, not the best match: wider uncertainty)"
     return text

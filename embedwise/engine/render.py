@@ -23,9 +23,9 @@ def render_shortlist(shortlist: Shortlist, console=None) -> None:
         table = Table(show_lines=False, expand=True, pad_edge=False)
         table.add_column("#", justify="right", no_wrap=True)
         longest = max((len(part) for c in shortlist.shortlist for part in c.id.split("/")), default=20)
-        table.add_column("model", overflow="fold", min_width=min(max(longest, 12), 36))
+        table.add_column("model", overflow="fold", min_width=min(max(longest, 12), 24))
         table.add_column("score", justify="right", no_wrap=True)
-        table.add_column("why", overflow="fold", ratio=5)
+        table.add_column("why", overflow="fold", ratio=5, min_width=26)
         table.add_column("estimates", overflow="fold", min_width=18)
         for c in shortlist.shortlist:
             # break ids after their '/', never mid-word
@@ -33,8 +33,6 @@ def render_shortlist(shortlist: Shortlist, console=None) -> None:
             name = (f"{owner}/\n{model}" if model else c.id) + (
                 " [yellow](discovered)[/]" if c.status == "discovered" else "")
             why = "; ".join(c.reasons[:2]) or "-"
-            if c.uncertainty == "high":
-                why += " [dim](uncertain: validate it)[/]"
             est = c.estimates
             parts = [f"runs: {est.get('deploy_as', '?').replace('_', '-')}"]
             if est.get("deploy_as") != "api" and "memory_gb" in est:
