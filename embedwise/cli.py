@@ -177,14 +177,27 @@ def validate_cmd(
     speed_sample: int = typer.Option(256, "--speed-sample", min=1, help="Texts sampled for the throughput test."),
     queries_per_month: Optional[int] = typer.Option(None, "--queries-per-month", min=1, help="Query volume for cost figures."),
     no_bm25: bool = typer.Option(False, "--no-bm25", help="Leave out the BM25 baseline."),
+    index: Optional[str] = typer.Option(None, "--index", help="milvus: also search through HNSW and IVF indexes in Milvus (Lite unless --index-uri)."),
+    index_uri: Optional[str] = typer.Option(None, "--index-uri", help="A Milvus server URI (http://host:19530) instead of a Milvus Lite file."),
+    keep_index: bool = typer.Option(False, "--keep-index", help="Keep the Milvus Lite file under --out after the run."),
+    compression: bool = typer.Option(False, "--compression", help="Measure float16, int8, binary (+ rescoring) and Matryoshka truncation."),
+    hybrid: bool = typer.Option(False, "--hybrid", help="Measure BM25 + dense fusion (RRF and a tuned weighted sum)."),
+    rerank: Optional[str] = typer.Option(None, "--rerank", help="A cross-encoder (hub id or folder) to rerank the top 100."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray: a bare --ray starts a local instance, auto joins a running cluster, or an address (host:6379, ray://host:10001)."),
+    ray_actors: Optional[int] = typer.Option(None, "--ray-actors", min=1, help="Actors per model (default: what the cluster's resources allow)."),
+    ray_cpus_per_actor: float = typer.Option(1.0, "--ray-cpus-per-actor", min=0.0, help="CPUs reserved by each Ray actor."),
+    ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="GPUs reserved by each Ray actor."),
 ) -> None:
     """Benchmark models on your own data: quality (MTEB metrics), speed and memory, robustness, cost."""
-    from embedwise.validators.commands import run_validate
+    from embedwise.validators.commands import RunOptions, run_validate
 
     run_validate(data=data, task=task, requirements=requirements, models=models, top=top, out=out, json_out=json_out,
-                 no_cache=no_cache, device=device, trust_remote_code=trust_remote_code, no_speed=no_speed,
-                 no_robustness=no_robustness, speed_sample=speed_sample, queries_per_month=queries_per_month,
-                 no_bm25=no_bm25)
+                 options=RunOptions(no_cache=no_cache, device=device, trust_remote_code=trust_remote_code,
+                                    no_speed=no_speed, no_robustness=no_robustness, speed_sample=speed_sample,
+                                    queries_per_month=queries_per_month, no_bm25=no_bm25, index=index,
+                                    index_uri=index_uri, keep_index=keep_index, compression=compression,
+                                    hybrid=hybrid, rerank=rerank, ray=ray, ray_actors=ray_actors,
+                                    ray_cpus_per_actor=ray_cpus_per_actor, ray_gpus_per_actor=ray_gpus_per_actor))
 
 # --- sync (kb.sync) -------------------------------------------------------------------------------------------------
 
@@ -235,9 +248,19 @@ def _usage_error_types() -> tuple[type, ...]:
     return tuple(types)
 
 
+def _bare_ray(argv: list[str]) -> list[str]:
+    """`--ray` with no address (last, or before another option) means a local Ray instance: `--ray local`."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--ray" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "local")
+            break
+    return out
+
+
 def main() -> None:
     try:
-        result = app(standalone_mode=False)
+        result = app(args=_bare_ray(sys.argv[1:]), standalone_mode=False)
     except EmbedwiseError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise SystemExit(exc.exit_code) from None

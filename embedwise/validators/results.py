@@ -31,6 +31,11 @@ class ModelRun(BaseModel):
     per_pair: list[float] = []  # STS: the predicted cosine of each pair
     seconds: dict[str, float] = {}
     cache: dict[str, int] = {}
+    # integration, as deployed (retrieval; `validate --index/--compression/--hybrid/--rerank`)
+    index: list[dict[str, Any]] = []  # one entry per index setting: kind, params, recall_at_10, metrics, build_s, ...
+    compression: list[dict[str, Any]] = []  # one entry per setting: precision, dims, ndcg_at_10, recall_at_100, ...
+    hybrid: dict[str, Any] = {}
+    rerank: dict[str, Any] = {}
     notes: list[str] = []
 
 
