@@ -59,7 +59,8 @@ def validate(data: str | Path, *, task: str | None = None, models: Sequence[str]
     if db is None and (store or requirements is not None or models):
         db = plan.open_db_quietly()
     refs, shortlist = plan.models_to_run(models, top, requirements, db)
-    if include_bm25 and not any(r.lower() in ("bm25", "bm25s") for r in refs):
+    text = getattr(ds, "modality", "text") == "text"  # BM25 reads text: no baseline for image or audio search
+    if include_bm25 and text and not any(r.lower() in ("bm25", "bm25s") for r in refs):
         refs.append("bm25")
     qpm = queries_per_month or plan.queries_per_month(requirements)
     run_id = new_run_id()
