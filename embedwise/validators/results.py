@@ -33,7 +33,9 @@ class ModelRun(BaseModel):
     cache: dict[str, int] = {}
     # integration, as deployed (retrieval; `validate --index/--compression/--hybrid/--rerank`)
     index: list[dict[str, Any]] = []  # one entry per index setting: kind, params, recall_at_10, metrics, build_s, ...
-    compression: list[dict[str, Any]] = []  # one entry per setting: precision, dims, ndcg_at_10, recall_at_100, ...
+    # one entry per setting: precision, dims, ndcg_at_10, recall_at_100, bytes_per_vector, rescore, loss (vs float32),
+    # index_mb_at_user_docs (at `documents`), pareto, recommended (the smallest within the allowed nDCG@10 loss)
+    compression: list[dict[str, Any]] = []
     hybrid: dict[str, Any] = {}
     rerank: dict[str, Any] = {}
     notes: list[str] = []

@@ -67,6 +67,9 @@ def validate(data: str | Path, *, task: str | None = None, models: Sequence[str]
     out_dir = report_folder(out, run_id) if write_files else (Path(out).expanduser() if out else None)
     if integration is not None and getattr(integration, "out_dir", None) is None:
         integration.out_dir = out_dir
+    stated = getattr(requirements, "data", None)
+    if integration is not None and stated is not None and "documents" in stated.model_fields_set:
+        integration.documents = stated.documents  # the memory at the user's scale (compression, integration plan)
     cache, own_cache = open_cache(use_cache, cache)
     ctx = Context(ds, cache, progress, seed, n_experiments, samples_per_label, robustness_sample,
                   backend=backend or LocalBackend(), integration=integration)

@@ -13,6 +13,7 @@ class IntegrationOptions:
     out_dir: Path | None = None  # the run's output folder
     compression: bool = False  # float16, int8, binary (+ rescore) and Matryoshka truncation
     max_quality_loss: float = 0.01  # the compression recommendation: the smallest setting within this nDCG@10 loss
+    documents: int | None = None  # the user's document count (the requirements'), for the memory needed at that scale
     hybrid: bool = False  # BM25 + dense: reciprocal rank fusion and a weighted combination
     rerank: str | None = None  # a cross-encoder (hub id or folder) that reranks the top `rerank_depth`
     rerank_depth: int = 100
