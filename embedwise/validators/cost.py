@@ -67,7 +67,8 @@ def estimate_cost(encoder: Any, *, corpus_tokens: int, corpus_texts: int, mean_q
         memory, source = record.parameters * 4 / 2**20 * 1.2, "parameters x 4 bytes + 20%"
     out["memory_mb"] = round(memory, 1) if memory is not None else None
     out["memory_source"] = source
-    out["hardware_class"] = "CPU: any (an inverted index)" if encoder.kind == "sparse" else hardware_class(memory)
+    index_only = encoder.kind == "sparse" and not weights  # BM25; a learned sparse model runs its weights
+    out["hardware_class"] = "CPU: any (an inverted index)" if index_only else hardware_class(memory)
     if speed:
         dps = speed.get("best_docs_per_s")
         if dps:

@@ -78,8 +78,12 @@ def edge_cases(encoder: Any, progress: Progress | None = None, stage: str = "rob
             if encoder.kind == "sparse":
                 tokens = encoder.count_tokens([text])[0]
                 hits = encoder.search([text], 10) if getattr(encoder, "retriever", None) is not None else None
-                entry.update({"ok": True, "tokens": tokens, "truncated": False,
-                              "handling": "keyword tokens; no length limit" if tokens else "no keyword tokens: matches nothing",
+                limit = encoder.max_tokens  # none for BM25; a learned sparse model reads its first max_tokens
+                truncated = bool(limit and tokens > limit)
+                handling = ((f"truncated to the first {limit} tokens (of {tokens})" if truncated else "whole text read")
+                            if limit else "keyword tokens; no length limit" if tokens else
+                            "no keyword tokens: matches nothing")
+                entry.update({"ok": True, "tokens": tokens, "truncated": truncated, "handling": handling,
                               "results": len(hits[0]) if hits else None})
             else:
                 vec, toks = encoder.embed([text], role="query", cache=cache)

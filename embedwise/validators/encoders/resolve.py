@@ -13,6 +13,7 @@ from embedwise.validators.encoders.local import (
     SentenceTransformerEncoder,
     packaged_model_path,
 )
+from embedwise.validators.encoders.sparse import LearnedSparseEncoder, is_sparse_encoder, local_folder
 
 
 def make_encoder(ref: str, *, db: Any = None, device: str | None = None, trust_remote_code: Sequence[str] = (),
@@ -40,29 +41,33 @@ def make_encoder(ref: str, *, db: Any = None, device: str | None = None, trust_r
             _record_named_by(db, path)
         shown = name if sep else (record.id if record is not None else ref)
         trc = (ref in opted_in or shown in opted_in or str(path) in opted_in)
-        return SentenceTransformerEncoder(shown, str(path.resolve()), record=record, device=device,
-                                          trust_remote_code=trc, batch_size=batch_size)
+        sparse = is_sparse_encoder(path) or (record is not None and record.output == "sparse")
+        return (LearnedSparseEncoder if sparse else SentenceTransformerEncoder)(
+            shown, str(path.resolve()), record=record, device=device, trust_remote_code=trc, batch_size=batch_size)
     record = _find_record(db, model_id=ref) or _find_record(db, hf_id=ref)
     if record is not None:
         if record.hosting == "api" or (not record.open_weights and record.api_name):
             if not record.api_name:
                 raise ModelRunError(f"{ref}: an API model without an api_name in the knowledge base")
             return APIEncoder(ref, record.api_name, record=record, base_url=api_base_url, sleep=sleep)
-        if record.modality != "text" or record.output != "dense":
-            raise ModelRunError(f"{ref}: only dense text models are validated (this one is {record.modality}, "
-                                f"{record.output})")
+        learned_sparse = record.output == "sparse" and bool(record.hf_id)
+        if record.modality != "text" or not (record.output == "dense" or learned_sparse):
+            raise ModelRunError(f"{ref}: only dense and learned-sparse text models are validated (this one is "
+                                f"{record.modality}, {record.output})")
         trc = record.trust_remote_code and (ref in opted_in or record.id in opted_in)
         if record.trust_remote_code and not trc:
             raise ModelRunError(f"{ref} needs trust_remote_code (it runs code from its repository); "
                                 f"opt in for this model with --trust-remote-code {ref}")
         hub_id = record.hf_id or record.id
         source = str(packaged_model_path(hub_id) or hub_id)
-        return SentenceTransformerEncoder(ref, source, record=record, device=device, trust_remote_code=trc,
-                                          batch_size=batch_size)
+        return (LearnedSparseEncoder if learned_sparse else SentenceTransformerEncoder)(
+            ref, source, record=record, device=device, trust_remote_code=trc, batch_size=batch_size)
     if "/" in ref and not ref.startswith((".", "/")):
         source = str(packaged_model_path(ref) or ref)
-        return SentenceTransformerEncoder(ref, source, device=device, trust_remote_code=ref in opted_in,
-                                          batch_size=batch_size)
+        cached = local_folder(source)  # a hub id in the local cache is identified as its folder is
+        sparse = cached is not None and is_sparse_encoder(cached)
+        return (LearnedSparseEncoder if sparse else SentenceTransformerEncoder)(
+            ref, source, device=device, trust_remote_code=ref in opted_in, batch_size=batch_size)
     raise ModelRunError(f"{ref!r} is not a knowledge-base id, a hub id (owner/name), a model folder, `bm25` or "
                         "`api:NAME`")
 
