@@ -199,6 +199,40 @@ def validate_cmd(
                                     hybrid=hybrid, rerank=rerank, ray=ray, ray_actors=ray_actors,
                                     ray_cpus_per_actor=ray_cpus_per_actor, ray_gpus_per_actor=ray_gpus_per_actor))
 
+@app.command("choose")
+def choose_cmd(
+    requirements: Optional[Path] = typer.Option(None, "--requirements", help="Requirements file: the shortlist, the priority and the hard limits."),
+    data: Path = typer.Option(..., "--data", help="Your data: BEIR retrieval, text,label, sentence1,sentence2,score, or a bare corpus."),
+    top: Optional[int] = typer.Option(None, "--top", min=1, help="How many of the shortlist compete (default 3)."),
+    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated models instead of the shortlist."),
+    time_budget: str = typer.Option("10m", "--time-budget", help="Plan the run to fit: 600, 90s, 10m, 1h (none = no limit)."),
+    full: bool = typer.Option(False, "--full", help="No screening: measure every candidate in full."),
+    task: Optional[str] = typer.Option(None, "--task", help="retrieval | classification | sts | clustering (default: detected)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for report.json, report.md, report.html (default: the reports dir)."),
+    json_out: bool = typer.Option(False, "--json", help='Print {"decision", "ranking", "screening", "runs"} as JSON.'),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda | mps (default: the best available)."),
+    trust_remote_code: Optional[str] = typer.Option(None, "--trust-remote-code", help="Comma-separated model ids allowed to run their repository's code."),
+    no_speed: bool = typer.Option(False, "--no-speed", help="Skip the load test and memory."),
+    no_robustness: bool = typer.Option(False, "--no-robustness", help="Skip edge cases and perturbations."),
+    queries_per_month: Optional[int] = typer.Option(None, "--queries-per-month", min=1, help="Query volume for cost (default: the requirements')."),
+    no_bm25: bool = typer.Option(False, "--no-bm25", help="Leave out the BM25 baseline."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray: a bare --ray starts a local instance, auto joins a running cluster, or an address."),
+    ray_actors: Optional[int] = typer.Option(None, "--ray-actors", min=1, help="Actors per model (default: what the cluster allows)."),
+    ray_cpus_per_actor: float = typer.Option(1.0, "--ray-cpus-per-actor", min=0.0, help="CPUs reserved by each Ray actor."),
+    ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="GPUs reserved by each Ray actor."),
+) -> None:
+    """Choose a model: screen the shortlist on your data, measure the finalists, and state the decision with its reasons."""
+    from embedwise.validators.commands import RunOptions, run_choose
+
+    run_choose(data=data, requirements=requirements, models=models, top=top, time_budget=time_budget, full=full,
+               task=task, out=out, json_out=json_out,
+               options=RunOptions(no_cache=no_cache, device=device, trust_remote_code=trust_remote_code,
+                                  no_speed=no_speed, no_robustness=no_robustness,
+                                  queries_per_month=queries_per_month, no_bm25=no_bm25, ray=ray,
+                                  ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor,
+                                  ray_gpus_per_actor=ray_gpus_per_actor))
+
 # --- sync (kb.sync) -------------------------------------------------------------------------------------------------
 
 @app.command("sync")

@@ -100,6 +100,19 @@ class EmbeddingCache:
         self.misses += len(texts) - len(found)
         return found, tokens
 
+    def missing(self, key: str, texts: Sequence[str]) -> list[int]:
+        """Positions in `texts` with no vector under `key` (the vectors themselves are not read)."""
+        hashes = [text_hash(t) for t in texts]
+        present: set[bytes] = set()
+        unique = list(dict.fromkeys(hashes))
+        with self._lock:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                present.update(bytes(h) for (h,) in self._conn.execute(
+                    f"SELECT text_hash FROM embeddings WHERE model_key = ? AND text_hash IN ({marks})", [key, *chunk]))
+        return [i for i, h in enumerate(hashes) if h not in present]
+
     def put_many(self, key: str, texts: Sequence[str], vectors: np.ndarray, tokens: Sequence[int | None] | None = None) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
         rows = [(key, text_hash(t), int(vectors.shape[1]), vectors[i].tobytes(),

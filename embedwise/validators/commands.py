@@ -139,6 +139,41 @@ def run_validate(*, data: Path, task: str | None, requirements: Path | None, mod
     fail_if_all_failed(report.runs)
 
 
+def run_choose(*, data: Path, requirements: Path | None, models: str | None, top: int | None, time_budget: str,
+               full: bool, task: str | None, out: Path | None, json_out: bool, options: RunOptions) -> None:
+    import json
+
+    from rich.console import Console
+
+    from embedwise.validators.choose import choice_json, choose
+    from embedwise.validators.choose_render import print_decision
+    from embedwise.validators.report import print_summary
+    from embedwise.validators.schedule import parse_duration
+
+    options.check()
+    budget = parse_duration(time_budget)
+    if requirements is None and not models:
+        raise BadInput("choose needs --requirements FILE (the shortlist, priority and limits) or --models", "--requirements")
+    if out is not None:
+        check_out(Path(out).expanduser())
+    kwargs = {k: v for k, v in options.kwargs().items() if k != "integration"}
+    kwargs.pop("speed_config")
+    backend = options.backend()
+    try:
+        report = with_progress(lambda progress: choose(data, requirements=requirements, models=models, top=top,
+                                                       time_budget=budget, full=full, task=task, out=out,
+                                                       progress=progress, backend=backend, **kwargs))
+    finally:
+        if backend is not None:
+            backend.close()
+    if json_out:
+        sys.stdout.write(json.dumps(choice_json(report), indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        print_decision(report, Console())
+        print_summary(report, Console())
+    fail_if_all_failed(report.runs)
+
+
 def with_progress(call: Any) -> Any:
     """`call(progress)` with progress bars on standard error when it is a terminal."""
     from rich.console import Console

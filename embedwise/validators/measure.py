@@ -63,6 +63,7 @@ class Context:
     robustness_sample: int = 50
     backend: Any = field(default_factory=LocalBackend)
     integration: Any = None
+    rankings: dict[str, dict] | None = None  # when a dict: each retrieval run's results kept under its model's name
 
 
 def texts_for_speed(ds: Dataset) -> tuple[list[str], list[str]]:
@@ -107,6 +108,8 @@ def _quality_retrieval(enc: Any, ds: RetrievalSet, ctx: Context, stage: Callable
             vecs, _ = enc.embed(texts, "query", ctx.cache)
             return ctx.backend.search(vecs, doc_vecs, ids or query_ids, doc_ids)
     metrics, per_query = M.retrieval_metrics(ds.qrels, results)
+    if ctx.rankings is not None:
+        ctx.rankings[run.model] = results
     run.metrics = metrics
     run.per_query = per_query
     max_tokens = enc.max_tokens

@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from embedwise.validators.choose_render import decision_html, decision_markdown
 from embedwise.validators.charts import _esc, svg_grouped_bars, svg_scatter
 from embedwise.validators.formatting import fmt, fmt_num, fmt_p, fmt_usd, short_name
+from embedwise.validators.integration import render_fusion
+from embedwise.validators.integration import render as integration_render
 from embedwise.validators.results import Report
 
 RETRIEVAL_BARS = ("ndcg_at_10", "map_at_10", "recall_at_10", "mrr_at_10", "recall_at_100")
@@ -110,6 +113,9 @@ def print_summary(report: Report, console: Any = None) -> None:
         verdict = "[green]significant[/]" if c.significant else "not significant"
         console.print(f"  {c.a} vs {c.b}: {c.metric} {c.mean_a:.4f} vs {c.mean_b:.4f} "
                       f"(diff {c.diff:+.4f}, p={fmt_p(c.p_value)}, {c.test}) → {verdict}")
+    for line in render_fusion.terminal_lines(report):
+        console.print(line)
+    integration_render.print_terminal(report, console)
     for r in report.runs:
         rob = r.robustness or {}
         if r.status == "ok" and rob.get("edge_cases_total"):
@@ -139,6 +145,7 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def to_markdown(report: Report) -> str:
     ds = report.dataset
     out = [f"# embedwise validation: {report.task} on {ds.get('name')}\n"]
+    out += decision_markdown(report)
     if report.synthetic:
         out.append("> **Synthetic evaluation set**: the queries were made from the corpus itself. The figures rank the "
                    "models on this data; they are not comparable with MTEB's.\n")
@@ -165,6 +172,8 @@ def to_markdown(report: Report) -> str:
         out.append(_md_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
                              [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                "yes" if c.significant else "no", c.test] for c in report.comparisons]))
+    out.append(render_fusion.markdown(report))
+    out.append(integration_render.markdown(report))
     out.append("\n## Speed and memory\n")
     for r in ok:
         s = r.speed or {}
@@ -202,7 +211,7 @@ def to_markdown(report: Report) -> str:
                 out.append(_md_table(["perturbation", "ndcg@10", "change vs clean (− is worse)", "mean cosine to original"],
                                      [[k, fmt(v["ndcg_at_10"]), f"{-v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
                                       for k, v in q["perturbations"].items()]))
-            t = rob.get("texts")
+            t = rob.get("texts") or rob.get("media")  # media: images or audio changed (grayscale, clipped, ...)
             if t:
                 out.append("\n")
                 out.append(_md_table(["perturbation", "mean cosine", "min cosine"],
@@ -282,13 +291,14 @@ def charts(report: Report) -> list[str]:
                 for r in tp_models]
         out.append(svg_grouped_bars([short_name(r.model) for r in tp_models], [f"batch {b}" for b in sizes], vals,
                                     "Throughput of the embedding models (documents/s)", y_label="docs/s"))
+    out += integration_render.charts(report)  # the Pareto charts of quality against bytes per vector
     return out
 
 
 def to_html(report: Report) -> str:
     ds = report.dataset
     title = f"embedwise validation: {report.task} on {ds.get('name')}"
-    body = [f"<h1>{_esc(title)}</h1>"]
+    body = [f"<h1>{_esc(title)}</h1>", decision_html(report)]
     if report.synthetic:
         body.append('<p class="synthetic"><b>Synthetic evaluation set.</b> The queries were made from the corpus itself: '
                     "the figures rank the models on this data and are not comparable with MTEB's.</p>")
@@ -325,6 +335,8 @@ def to_html(report: Report) -> str:
         body.append(_html_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
                                 [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                   "yes" if c.significant else "no", c.test] for c in report.comparisons]))
+    body.append(render_fusion.html(report))
+    body.append(integration_render.html(report))
     if ok:
         body.append("<h2>Speed and memory</h2>")
         for r in ok:
@@ -358,7 +370,7 @@ def to_html(report: Report) -> str:
                 body.append(_html_table(["perturbation", "ndcg@10", "change vs clean (− is worse)", "mean cosine"],
                                         [[k, fmt(v["ndcg_at_10"]), f"{-v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
                                          for k, v in q["perturbations"].items()]))
-            t = rob.get("texts")
+            t = rob.get("texts") or rob.get("media")  # media: images or audio changed (grayscale, clipped, ...)
             if t:
                 body.append(_html_table(["perturbation", "mean cosine", "min cosine"],
                                         [[k, fmt(v["mean_cosine"]), fmt(v["min_cosine"])] for k, v in t.items()]))

@@ -72,6 +72,10 @@ class Report(BaseModel):
     environment: dict[str, Any] = {}
     files: dict[str, str] = {}
     notes: list[str] = Field(default_factory=list)
+    # `choose` only: the decision, the ranking behind it and the screening rounds (see validators/choose.py)
+    decision: dict[str, Any] | None = None
+    ranking: list[dict[str, Any]] | None = None
+    screening: list[dict[str, Any]] | None = None
 
     def run(self, model: str) -> ModelRun:
         return next(r for r in self.runs if r.model == model)

@@ -1,0 +1,338 @@
+"""The work of `choose` under a time budget: probe each model's speed, screen in rounds, measure the finalists.
+
+Every estimate is measured: a model's seconds per character of uncached text (probed on a few texts, then updated
+from each round), its load time, and what the embedding cache already holds (cached texts cost nothing).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from embedwise.validators import screen as S
+from embedwise.validators.data import ClassificationSet, Dataset, RetrievalSet, STSSet
+from embedwise.validators.load import SpeedConfig
+from embedwise.validators.measure import Context, run_model
+from embedwise.validators.results import MAIN_METRIC, ModelRun
+
+Progress = Callable[[str, int, int], None]
+
+PROBE_TEXTS = 16
+MAX_FINALISTS = 3
+SCREEN_SHARE = 0.5  # a screening round may take at most this share of the time left
+POOLING_SHARE = 0.25  # the cheapest dense model embeds the whole corpus for pooling if that fits this share
+
+
+def parse_duration(text: str | float | int | None) -> float | None:
+    """`600`, `90s`, `10m`, `1.5h` as seconds; None or "none" for no limit."""
+    if text is None or isinstance(text, (int, float)):
+        return None if text is None else float(text)
+    raw = text.strip().lower()
+    if raw in ("", "none", "0"):
+        return None
+    unit = {"s": 1, "m": 60, "h": 3600}.get(raw[-1])
+    try:
+        value = float(raw[:-1] if unit else raw) * (unit or 1)
+    except ValueError:
+        from embedwise.errors import BadInput
+
+        raise BadInput(f"not a duration: {text!r} (write 600, 90s, 10m or 1.5h)", where="--time-budget") from None
+    if value <= 0:
+        from embedwise.errors import BadInput
+
+        raise BadInput("the time budget must be positive", where="--time-budget")
+    return value
+
+
+class Clock:
+    def __init__(self, budget_s: float | None):
+        self.start, self.budget = time.perf_counter(), budget_s
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def remaining(self) -> float:
+        return float("inf") if self.budget is None else max(0.0, self.budget - self.elapsed())
+
+
+@dataclass
+class Candidate:
+    ref: str
+    name: str = ""
+    kind: str = "dense"
+    seconds_per_char: float | None = None  # encoding speed, measured
+    load_s: float = 0.0
+    full: ModelRun | None = None  # measured on the whole set already (BM25, the pooling model)
+    last: ModelRun | None = None  # the latest screening run
+    rounds: list[dict] = field(default_factory=list)
+
+
+
+class Worker:
+    def __init__(self, ds: Dataset, ctx: Context, clock: Clock, options: dict, progress: Progress):
+        self.ds, self.ctx, self.clock, self.options, self.progress = ds, ctx, clock, options, progress
+        self.sampler = S.Sampler(ds, ctx.seed)
+        self.main = MAIN_METRIC[ds.task]
+        self.keys: dict[str, dict[str, str]] = {}  # ref -> role -> cache key
+        self.pool_note: str | None = None
+        self.budget_stops: list[str] = []
+
+    # --- measuring ----------------------------------------------------------------------------------------------------
+
+    def run(self, c: Candidate, sub: Dataset, **kwargs: Any) -> ModelRun:
+        kwargs.setdefault("measure_speed", False)
+        kwargs.setdefault("measure_robustness", False)
+        o = self.options
+        t0 = time.perf_counter()
+        run = run_model(c.ref, sub, ctx=self.ctx, db=o["db"], device=o["device"],
+                        trust_remote_code=o["trust_remote_code"], batch_size=o["batch_size"],
+                        queries_per_month=o["queries_per_month"], **kwargs)
+        c.name = run.model
+        encoded = (run.cache or {}).get("misses", 0)
+        if run.status == "ok" and encoded and c.kind == "dense" and not kwargs.get("measure_speed"):
+            chars = self._uncached_chars_estimate(c, encoded, sub)
+            spent = time.perf_counter() - t0 - (run.info.get("load_seconds") or 0)
+            if chars and spent > 0:
+                c.seconds_per_char = spent / chars
+        return run
+
+    def _uncached_chars_estimate(self, c: Candidate, encoded: int, sub: Dataset) -> float:
+        texts = [t for _, ts in self.texts(sub) for t in ts]
+        mean = sum(map(len, texts)) / max(len(texts), 1)
+        return encoded * mean
+
+    def texts(self, sub: Dataset) -> list[tuple[str, list[str]]]:
+        """(role, texts) that a quality run on `sub` embeds."""
+        if isinstance(sub, RetrievalSet):
+            return [("document", [sub.doc_text(d) for d in sub.corpus]), ("query", list(sub.queries.values()))]
+        if isinstance(sub, ClassificationSet):
+            from embedwise.validators.metrics import undersample_experiments
+
+            exps = undersample_experiments(sub.train_labels, self.ctx.n_experiments, self.ctx.samples_per_label,
+                                           self.ctx.seed)
+            needed = sorted({i for e in exps for i in e})
+            return [("symmetric", [sub.train_texts[i] for i in needed] + sub.test_texts)]
+        if isinstance(sub, STSSet):
+            return [("symmetric", sub.sentences1 + sub.sentences2)]
+        return [("symmetric", list(sub.texts))]  # type: ignore[union-attr]
+
+    def cost(self, c: Candidate, sub: Dataset) -> float:
+        """Seconds to measure `c` on `sub`: its uncached texts at its measured speed, plus a load when any."""
+        if c.full is not None or c.kind != "dense":
+            return 0.0
+        cache = self.ctx.cache
+        chars = 0
+        for role, texts in self.texts(sub):
+            key = self.keys.get(c.ref, {}).get(role)
+            missing = range(len(texts)) if cache is None or key is None else cache.missing(key, texts)
+            chars += sum(len(texts[i]) for i in missing)
+        if not chars:
+            return 0.0
+        return chars * (c.seconds_per_char or 0.0) + c.load_s
+
+    def probe(self, c: Candidate) -> None:
+        """Load the model once and time it on a few uncached texts of the data (they stay in the cache)."""
+        from embedwise.validators.encoders import make_encoder
+
+        o = self.options
+        try:
+            enc = make_encoder(c.ref, db=o["db"], device=o["device"], trust_remote_code=o["trust_remote_code"],
+                               batch_size=o["batch_size"])
+        except Exception:  # noqa: BLE001 - the model's run reports the error
+            c.kind = "unknown"
+            return
+        c.kind, c.name = enc.kind, enc.name
+        if enc.kind != "dense":
+            return
+        roles = {role for role, _ in self.texts(self.ds)}
+        self.keys[c.ref] = {role: enc.cache_key(role) for role in roles | {"query", "document"}}
+        role, pool = self.texts(self.ds)[0]
+        order = self.sampler._order("probe", list(range(len(pool))))[:400]
+        sample = [pool[i] for i in order]
+        cache = self.ctx.cache
+        missing = cache.missing(self.keys[c.ref][role], sample) if cache is not None else list(range(len(sample)))
+        texts = [sample[i] for i in missing[:PROBE_TEXTS]]
+        if not texts:
+            c.seconds_per_char = 0.0
+            enc.close()
+            return
+        try:
+            enc.load()
+            t0 = time.perf_counter()
+            enc.embed(texts, role, cache)
+            c.seconds_per_char = (time.perf_counter() - t0) / max(sum(map(len, texts)), 1)
+            c.load_s = enc.load_seconds or 0.0
+        except Exception:  # noqa: BLE001 - the model's run reports the error
+            c.kind = "failed"
+        finally:
+            enc.close()
+
+    # --- screening ----------------------------------------------------------------------------------------------------
+
+    def screen(self, candidates: list[Candidate], screening: list[dict], dropped: list[dict]) -> list[tuple]:
+        """Successive halving; returns the finalists as (candidate, the data set to measure it on, basis)."""
+        self.progress("screening", 0, 1)
+        for c in candidates:
+            self.probe(c)
+        alive = []
+        for c in candidates:
+            if c.kind in ("sparse", "api"):  # BM25 costs seconds; an API is billed per call: both measured whole
+                c.full = c.last = self.run(c, self.ds)
+                self._keep_ranking(c)
+            elif c.kind in ("unknown", "failed"):
+                c.last = self.run(c, self.ds)  # reports the error
+            if c.last is None or c.last.status == "ok":
+                alive.append(c)
+        self._pool_with_cheapest(alive)
+        n_all = self.sampler.size()
+        n = min(n_all, max(20, n_all // 8))
+        previous = 0
+        round_no = 0
+        while len(alive) > 1 and previous < n_all:
+            n = self._fit(alive, previous, n)
+            if n is None:
+                self.budget_stops.append(f"screening stopped after round {round_no}: the next round did not fit "
+                                         "the time budget")
+                break
+            round_no += 1
+            t0 = time.perf_counter()
+            sub = self.sampler.subset(n)
+            runs = []
+            for i, c in enumerate(alive):
+                self.progress(f"screening round {round_no}", i, len(alive))
+                c.last = S.restrict(c.full, sub) if c.full is not None else self.run(c, sub)
+                runs.append(c.last)
+            failed = [c for c in alive if c.last.status != "ok"]
+            alive = [c for c in alive if c.last.status == "ok"]
+            gold = sub.scores if isinstance(sub, STSSet) else None
+            best, verdicts = S.drop_worse([c.last for c in alive], self.ds.task, gold)
+            for v in verdicts:
+                v["round"] = round_no
+            out = {v["model"] for v in verdicts if v["dropped"]}
+            dropped += [v for v in verdicts if v["dropped"]]
+            screening.append({"round": round_no, **self.sampler.describe(sub), "candidates": [c.name for c in alive],
+                              "best": best, "comparisons": verdicts, "failed": [c.name for c in failed],
+                              "dropped": sorted(out), "seconds": round(time.perf_counter() - t0, 2),
+                              "values": {r.model: round(r.metrics.get(self.main, 0.0), 5) for r in runs
+                                         if r.status == "ok"}})
+            alive = [c for c in alive if c.name not in out]
+            self.sub = sub
+            previous, n = n, min(n_all, n * 2)
+        self.progress("screening", 1, 1)
+        alive.sort(key=lambda c: -(c.last.metrics.get(self.main, 0.0) if c.last else 0.0))
+        if len(alive) > MAX_FINALISTS:
+            self.budget_stops.append(f"{', '.join(c.name for c in alive[MAX_FINALISTS:])}: survived the screening but "
+                                     f"only the best {MAX_FINALISTS} were measured in full")
+        return [(c, self.ds, "full") for c in alive[:MAX_FINALISTS]]
+
+    def _keep_ranking(self, c: Candidate) -> None:
+        if isinstance(self.ds, RetrievalSet) and c.full is not None and c.full.status == "ok":
+            ranking = (self.ctx.rankings or {}).get(c.full.model)
+            if ranking is not None:
+                self.sampler.rankings[c.full.model] = ranking
+
+    def _pool_with_cheapest(self, alive: list[Candidate]) -> None:
+        """The cheapest dense model measured on the whole set pools documents for every sampled query."""
+        if not isinstance(self.ds, RetrievalSet):
+            return
+        dense = [c for c in alive if c.kind == "dense" and c.seconds_per_char is not None]
+        if not dense:
+            return
+        cheapest = min(dense, key=lambda c: self.cost(c, self.ds))
+        needed = self.cost(cheapest, self.ds)
+        if needed <= POOLING_SHARE * self.clock.remaining():
+            cheapest.full = cheapest.last = self.run(cheapest, self.ds)
+            self._keep_ranking(cheapest)
+        else:
+            self.pool_note = (f"the pool was made from BM25 alone: embedding the whole corpus with the cheapest "
+                              f"dense model ({cheapest.name or cheapest.ref}, ~{needed:.0f} s) did not fit the budget")
+
+    def _fit(self, alive: list[Candidate], previous: int, n: int) -> int | None:
+        """The largest sample size from `n` down that fits the budget (None when even a little more does not)."""
+        allowed = SCREEN_SHARE * self.clock.remaining()
+        while n > previous:
+            sub = self.sampler.subset(n)
+            if sum(self.cost(c, sub) for c in alive) <= allowed:
+                return n
+            step = max((n - previous) // 2, 1)
+            n = n - step if n - step > previous + max(5, previous // 10) else previous
+        return None
+
+    # --- the finalists ------------------------------------------------------------------------------------------------
+
+    def measure(self, finalists: list[tuple], *, measure_speed: bool, measure_robustness: bool,
+                speed_config: SpeedConfig | None, integration: Any) -> list[tuple[ModelRun, dict]]:
+        out = []
+        for i, (c, ds, _) in enumerate(finalists):
+            self.progress("models", i, len(finalists))
+            left = len(finalists) - i
+            share = self.clock.remaining() / left
+            basis_ds, basis = self._basis(c, share)
+            speed = self._speed_config(speed_config, share)
+            self.ctx.robustness_sample = 50 if share > 120 else 20
+            self.ctx.integration = integration
+            run = self.run(c, basis_ds, measure_speed=measure_speed and speed is not None, speed=speed,
+                           measure_robustness=measure_robustness and share > 20)
+            self.ctx.integration = None
+            if run.status == "ok" and measure_speed and c.kind == "dense" and self.clock.remaining() > 30:
+                self._memory_alone(c, run)
+            out.append((run, {"basis": basis, "basis_text": self._basis_text(basis_ds)}))
+        self.progress("models", len(finalists), len(finalists))
+        return out
+
+    def _basis(self, c: Candidate, share: float) -> tuple[Dataset, str]:
+        if c.full is not None or self.clock.budget is None or self.cost(c, self.ds) <= 0.6 * share:
+            return self.ds, "full"
+        sub = getattr(self, "sub", None) or self.sampler.subset(min(self.sampler.size(), 20))
+        self.budget_stops.append(f"{c.name or c.ref}: quality measured on the last screening sample, not the whole "
+                                 f"set (~{self.cost(c, self.ds):.0f} s more than the budget left)")
+        return sub, "pool"
+
+    def _basis_text(self, ds: Dataset) -> str:
+        d = self.sampler.describe(ds) if ds is not self.ds else None
+        if d is None:
+            return "the whole set"
+        if "documents" in d:
+            return (f"a pooled sample: {d['queries']} of {d['of_queries']} queries against {d['documents']} of "
+                    f"{d['of_documents']} documents")
+        return f"a sample of {d['items']} of {d['of_items']} items"
+
+    def _speed_config(self, given: SpeedConfig | None, share: float) -> SpeedConfig | None:
+        cfg = given or SpeedConfig()
+        if self.clock.budget is None:
+            return cfg
+        steps = len(cfg.batch_sizes) + len(cfg.concurrency)
+        per_step = min(cfg.max_seconds_per_step, 0.25 * share / steps)
+        if per_step < 0.5:
+            self.budget_stops.append("the load test was skipped: no time left in the budget")
+            return None
+        return SpeedConfig(sample_texts=cfg.sample_texts, batch_sizes=cfg.batch_sizes, concurrency=cfg.concurrency,
+                           requests_per_level=cfg.requests_per_level, max_seconds_per_step=per_step,
+                           warmup=cfg.warmup, seed=cfg.seed)
+
+    def _memory_alone(self, c: Candidate, run: ModelRun) -> None:
+        from embedwise.validators.encoders import make_encoder
+        from embedwise.validators.memory import probe
+
+        o = self.options
+        enc = make_encoder(c.ref, db=o["db"], device=o["device"], trust_remote_code=o["trust_remote_code"],
+                           batch_size=o["batch_size"])
+        role, texts = self.texts(self.ds)[0]
+        sample = [texts[i] for i in self.sampler._order("probe", list(range(len(texts))))[:64]]
+        result = probe(enc, sample, batch_size=o["batch_size"], timeout=max(30.0, self.clock.remaining()))
+        if result is not None:
+            run.speed["model_memory"] = result
+
+    def not_measured(self, final_runs: list[tuple[ModelRun, dict]], full: bool, measure_speed: bool) -> list[str]:
+        out = list(self.budget_stops)
+        if self.pool_note:
+            out.append(self.pool_note)
+        if not measure_speed:
+            out.append("speed and memory (--no-speed)")
+        for run, basis in final_runs:
+            if run.status == "ok" and run.kind == "dense" and "model_memory" not in run.speed and measure_speed:
+                out.append(f"{run.model}: memory alone (no time left); the in-process figure is shown")
+            if run.kind == "api":
+                out.append(f"{run.model}: latency from this network, not from your servers")
+        out.append("speed on this machine's CPU: a GPU or a larger CPU changes latency, throughput and cost")
+        return out
