@@ -71,12 +71,13 @@ def test_fusion_that_fixes_both_parts_is_recommended():
     best = h["methods"][h["best_method"]]
     assert h["gain_ndcg_at_10"] == pytest.approx(best["metrics"]["ndcg_at_10"] - 1 / 1.5849625, abs=1e-4)
     assert h["recommended"] is True and h["p_value"] < 0.001 and h["verdict"].startswith("hybrid:")
+    assert 0 < h["added_latency_ms"]["p50"] <= h["added_latency_ms"]["p95"]
 
 
 def test_fusing_a_ranking_with_itself_is_not_recommended():
     ds, state = _crossed_rankings()
-    state["results"] = H.bm25_results(ds, state["doc_ids"], state["doc_texts"], state["query_ids"],
-                                      state["query_texts"])
+    _, state["results"] = H.bm25_run(ds, state["doc_ids"], state["doc_texts"], state["query_ids"],
+                                     state["query_texts"])
     h = H.measure_hybrid(None, ds, state, IntegrationOptions(hybrid=True), lambda *a: None)
     assert h["gain_ndcg_at_10"] == pytest.approx(0.0) and h["recommended"] is False
     assert h["verdict"].startswith("no significant gain")
@@ -85,10 +86,10 @@ def test_fusing_a_ranking_with_itself_is_not_recommended():
 def test_bm25_is_indexed_once_per_data_set():
     ds, state = _crossed_rankings(4)
     args = (state["doc_ids"], state["doc_texts"], state["query_ids"], state["query_texts"])
-    first = H.bm25_results(ds, *args)
-    assert H.bm25_results(ds, *args) is first
+    index, first = H.bm25_run(ds, *args)
+    assert H.bm25_run(ds, *args) == (index, first) and H.bm25_run(ds, *args)[1] is first
     other, _ = _crossed_rankings(4)
-    assert H.bm25_results(other, *args) is not first
+    assert H.bm25_run(other, *args)[0] is not index
 
 
 def test_validate_hybrid_and_rerank_end_to_end(tiny_model, tiny_cross_encoder, beir_dir, tmp_path):

@@ -23,17 +23,21 @@ measured on the other, held-out half:
      "gain_ndcg_at_10": 0.012,      # * best method minus the best part alone, held-out nDCG@10
      "p_value": 0.004,              # the paired test of best method against the best part alone
      "recommended": True,           # * the best method beats the best part alone significantly
+     "added_latency_ms": {"p50": 2.1, "p95": 3.4},  # BM25's search of one query + the fusion (best method),
+                                                    # on top of the dense search; up to 100 held-out queries timed
      "verdict": "..."}
 
 `metrics` are `metrics.retrieval_metrics` names (ndcg_at_10, recall_at_100, ...); `paired_test` is
 `metrics.paired_test` (mean_a is the fusion, mean_b the part). With fewer than two judged queries there is nothing
 to split: `{"status": "skipped", "reason": ...}`.
 
-BM25 is the `encoders.bm25.BM25Encoder` validate runs as its baseline, indexed once per data set (not per model).
+BM25 is the `encoders.bm25.BM25Encoder` validate runs as its baseline, indexed once per data set (not per model): the
+index stays in memory until another data set's hybrid run replaces it.
 """
 from __future__ import annotations
 
 import random
+import time
 import weakref
 from typing import Any, Callable
 
@@ -43,23 +47,25 @@ RRF_K = 60
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 Results = dict[str, dict[str, float]]
 
-_bm25_cache: tuple[Any, Results] | None = None  # (weak reference to the data set, BM25's results on it)
+LATENCY_QUERIES = 100  # held-out queries timed for the latency hybrid adds
+_bm25_cache: tuple[Any, Any, Results] | None = None  # (weak reference to the data set, its BM25 index, the results)
 
 
-def bm25_results(ds: Any, doc_ids: list[str], doc_texts: list[str], query_ids: list[str],
-                 query_texts: list[str]) -> Results:
-    """BM25's top 1000 for every query, indexed once per data set: the models of one run share it."""
+def bm25_run(ds: Any, doc_ids: list[str], doc_texts: list[str], query_ids: list[str],
+             query_texts: list[str]) -> tuple[Any, Results]:
+    """BM25 on the corpus and its top 1000 for every query, indexed once per data set: the models of one run share
+    it."""
     global _bm25_cache
     if _bm25_cache is not None and _bm25_cache[0]() is ds:
-        return _bm25_cache[1]
+        return _bm25_cache[1], _bm25_cache[2]
     from embedwise.validators.encoders.bm25 import BM25Encoder
     from embedwise.validators.metrics import TOP_K
 
     bm25 = BM25Encoder()
     bm25.index(doc_ids, doc_texts)
     results = dict(zip(query_ids, bm25.search(query_texts, TOP_K)))
-    _bm25_cache = (weakref.ref(ds), results)
-    return results
+    _bm25_cache = (weakref.ref(ds), bm25, results)
+    return bm25, results
 
 
 def rrf(lists: list[dict[str, float]], k: int = RRF_K) -> dict[str, float]:
@@ -109,7 +115,7 @@ def measure_hybrid(enc: Any, ds: Any, state: dict, options: Any,
         return {"status": "skipped", "reason": "fewer than two judged queries: nothing to tune on and hold out"}
     steps = len(WEIGHTS) + 3
     progress("hybrid", 0, steps)
-    bm25 = bm25_results(ds, state["doc_ids"], state["doc_texts"], state["query_ids"], state["query_texts"])
+    bm25_index, bm25 = bm25_run(ds, state["doc_ids"], state["doc_texts"], state["query_ids"], state["query_texts"])
     dense: Results = state["results"]
     progress("hybrid", 1, steps)
     tuning, held_out = split_queries(judged, options.seed)
@@ -143,11 +149,36 @@ def measure_hybrid(enc: Any, ds: Any, state: dict, options: Any,
     test = methods[best_method][f"vs_{best_single}"]
     gain = methods[best_method]["metrics"]["ndcg_at_10"] - parts[best_single][0]["ndcg_at_10"]
     recommended = bool(gain > 0 and test["significant"])
+    query_text = dict(zip(state["query_ids"], state["query_texts"]))
+    latency = _added_latency(bm25_index, dense, [(q, query_text[q]) for q in held_out[:LATENCY_QUERIES]],
+                             best_method, weight)
     return {"status": "ok", "queries": {"tuning": len(tuning), "held_out": len(held_out)}, "seed": options.seed,
             "bm25": {"metrics": parts["bm25"][0]}, "dense": {"metrics": parts["dense"][0]}, "methods": methods,
             "weight": weight, "best_single": best_single, "best_method": best_method,
             "gain_ndcg_at_10": round(gain, 5), "p_value": p_value(test), "recommended": recommended,
+            "added_latency_ms": latency,
             "verdict": _verdict(best_method, best_single, gain, test, recommended, len(held_out))}
+
+
+def _added_latency(bm25: Any, dense: Results, queries: list[tuple[str, str]], method: str, weight: float) -> dict:
+    """p50/p95 of what hybrid adds to one query beside the dense search: BM25's search and the fusion."""
+    import numpy as np
+
+    from embedwise.validators.metrics import TOP_K
+
+    seconds = []
+    for qid, text in queries:
+        t0 = time.perf_counter()
+        keyword = bm25.search([text], TOP_K)[0]
+        if method == "rrf":
+            rrf([dense.get(qid, {}), keyword])
+        else:
+            weighted(min_max(dense.get(qid, {})), min_max(keyword), weight)
+        seconds.append(time.perf_counter() - t0)
+    ms = np.asarray(seconds) * 1000.0
+    if not len(ms):
+        return {"p50": None, "p95": None}
+    return {"p50": round(float(np.percentile(ms, 50)), 3), "p95": round(float(np.percentile(ms, 95)), 3)}
 
 
 def p_text(p: float) -> str:

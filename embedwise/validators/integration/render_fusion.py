@@ -9,7 +9,7 @@ from embedwise.validators.formatting import fmt, fmt_num, fmt_p
 Table = Callable[[Sequence[str], Sequence[Sequence[str]]], str]
 
 HYBRID_HEADERS = ("model", "queries held out", "BM25", "dense", "RRF (k=60)", "weighted", "dense weight",
-                  "best fusion", "gain vs best part", "p", "use hybrid")
+                  "best fusion", "gain vs best part", "p", "added p50 ms", "use hybrid")
 RERANK_HEADERS = ("model", "queries", "nDCG@10 before", "after", "gain", "p", "added p50 ms", "added p95 ms",
                   "reranker verdict")
 
@@ -23,13 +23,14 @@ def hybrid_rows(report: Any) -> list[list[str]]:
     for r in _runs_with(report, "hybrid"):
         h = r.hybrid
         if h.get("status") != "ok":
-            rows.append([r.model, "–", *["–"] * 8, h.get("reason") or h.get("status", "")])
+            rows.append([r.model, "–", *["–"] * 9, h.get("reason") or h.get("status", "")])
             continue
         m = h["methods"]
         rows.append([r.model, str(h["queries"]["held_out"]), fmt(h["bm25"]["metrics"]["ndcg_at_10"]),
                      fmt(h["dense"]["metrics"]["ndcg_at_10"]), fmt(m["rrf"]["metrics"]["ndcg_at_10"]),
                      fmt(m["weighted"]["metrics"]["ndcg_at_10"]), fmt(h["weight"], 1), h["best_method"],
-                     f"{h['gain_ndcg_at_10']:+.4f}", fmt_p(h["p_value"]), fmt(h["recommended"])])
+                     f"{h['gain_ndcg_at_10']:+.4f}", fmt_p(h["p_value"]), fmt_num(h["added_latency_ms"]["p50"]),
+                     fmt(h["recommended"])])
     return rows
 
 
@@ -75,7 +76,8 @@ def sections(report: Any, table: Table, heading: Callable[[str], str], paragraph
         out.append(heading("Hybrid search (BM25 + dense)"))
         out.append(paragraph("nDCG@10 on the held-out half of the queries; the dense weight and the fusion method "
                              "were chosen on the other half. The paired test compares the best fusion with the "
-                             "better part alone on the same queries."))
+                             "better part alone on the same queries; the added latency is BM25's search of one "
+                             "query and the fusion, beside the dense search."))
         out.append(table(HYBRID_HEADERS, rows))
         out += [paragraph(f"{r.model}: {r.hybrid['verdict']}") for r in _runs_with(report, "hybrid")
                 if r.hybrid.get("status") == "ok"]
