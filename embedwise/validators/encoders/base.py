@@ -40,6 +40,20 @@ class BaseEncoder:
         self._request_lock = threading.Lock()
         self.notes: list[str] = []
 
+    # What stays in the process that loaded it: a pickled encoder is its spec (source, prefixes, device rule,
+    # trust_remote_code decision), and the process that unpickles it (a Ray actor) loads the model itself.
+    _process_local = ("model", "_lock", "_request_lock")
+
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in self._process_local}
+        state["_loaded"] = False
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._request_lock = threading.Lock()
+
     # Subclasses implement these three.
     def _load(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,0 +1,123 @@
+"""Encoding on the cluster: what `BaseEncoder.embed` does locally, with the model run by an actor pool.
+
+The texts the cache does not hold, longest first and each once, become a Ray Data dataset in blocks; `map_batches`
+runs `EncodeBatches` on a pool of actors that each load the model once; the vectors stream back to the driver, which
+writes them to its embedding cache batch by batch (so a re-run, here or on the cluster, reads them back).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from embedwise.errors import ModelRunError
+from embedwise.validators.distributed.cluster import RESTARTS, model_failure
+
+Progress = Callable[[str, int, int], None]
+
+
+class EncodeBatches:
+    """The `map_batches` class: the encoder (shipped as its spec) loaded once per actor, then one call per batch."""
+
+    def __init__(self, encoder: Any, role: str):
+        self.encoder = encoder
+        self.role = role
+        self.error: str | None = None
+        try:
+            encoder.load()
+        except Exception as exc:  # noqa: BLE001
+            # A model that cannot load is no worker death to restart: every batch reports it and the run fails once.
+            self.error = str(exc) if isinstance(exc, ModelRunError) else f"{type(exc).__name__}: {exc}"
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.error is not None:
+            raise ModelRunError(self.error)
+        vectors, tokens = self.encoder.embed([str(t) for t in batch["text"]], self.role)
+        return {"row": batch["row"], "vector": vectors, "tokens": np.asarray(tokens, dtype=np.int64)}
+
+
+def embed(enc: Any, texts: Sequence[str], role: str, cache: Any, progress: Progress, stage: str, *, actors: int,
+          cpus_per_actor: float, gpus_per_actor: float) -> tuple[np.ndarray, list[int]]:
+    """Vectors (float32, one row per text) and token counts, as `enc.embed(texts, role, cache)` returns them."""
+    texts = list(texts)
+    n = len(texts)
+    vectors: list[np.ndarray | None] = [None] * n
+    tokens: list[int | None] = [None] * n
+    key = enc.cache_key(role) if cache is not None and n else None
+    if key is not None:
+        found, found_tokens = cache.get_many(key, texts)
+        for i, vec in found.items():
+            vectors[i] = vec
+            tokens[i] = found_tokens.get(i)
+    missing = [i for i in range(n) if vectors[i] is None]
+    done = n - len(missing)
+    progress(stage, done, n)
+    if missing:
+        if key is not None:
+            cache.register(key, enc.model_id or enc.name, enc.revision, enc.prefix_for(role), enc.kind)
+        order, repeats = _unique_longest_first(texts, missing)
+        batches = _run(enc, [texts[i] for i in order], role, actors, cpus_per_actor, gpus_per_actor)
+        for rows, vecs, toks in batches:
+            idx = [order[int(r)] for r in rows]
+            for j, i in enumerate(idx):
+                vectors[i] = vecs[j]
+                tokens[i] = int(toks[j])
+            if key is not None:
+                cache.put_many(key, [texts[i] for i in idx], vecs, [int(t) for t in toks])
+            done += len(idx)
+            progress(stage, min(done, n), n)
+        for i, first in repeats:
+            vectors[i], tokens[i] = vectors[first], tokens[first]
+        progress(stage, n, n)
+    if n == 0:
+        return np.zeros((0, enc.dimension or 0), dtype=np.float32), []
+    out = np.vstack(vectors)  # type: ignore[arg-type]
+    if enc.dimension is None:
+        enc.dimension = int(out.shape[1])
+    return out, [int(t) if t is not None else 0 for t in tokens]
+
+
+def _unique_longest_first(texts: list[str], positions: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
+    """Positions to encode (longest text first, each text once) and (repeat, first occurrence) pairs."""
+    order: list[int] = []
+    seen: dict[str, int] = {}
+    repeats: list[tuple[int, int]] = []
+    for i in sorted(positions, key=lambda i: -len(texts[i])):
+        if texts[i] in seen:
+            repeats.append((i, seen[texts[i]]))
+        else:
+            seen[texts[i]] = i
+            order.append(i)
+    return order, repeats
+
+
+def _run(enc: Any, texts: list[str], role: str, actors: int, cpus_per_actor: float,
+         gpus_per_actor: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(rows, vectors, tokens) per finished batch; `rows` index `texts`."""
+    import pyarrow as pa
+    import ray.data
+
+    chunk = max(enc.batch_size * 4, 64)  # as BaseEncoder.embed: the same neighbours meet in one model call
+    n_chunks = math.ceil(len(texts) / chunk)
+    actors = max(1, min(actors, n_chunks))
+    # Blocks hold whole chunks (so batches never straddle two), a few blocks per actor, at most 64 chunks each.
+    rows_per_block = chunk * max(1, min(64, math.ceil(n_chunks / (4 * actors))))
+    rows = np.arange(len(texts), dtype=np.int64)
+    blocks = [pa.table({"row": rows[s:s + rows_per_block], "text": texts[s:s + rows_per_block]})
+              for s in range(0, len(texts), rows_per_block)]
+    try:
+        with warnings.catch_warnings():
+            # Ray 2.60 names no parameter for an actor's restarts yet and warns on the keyword form it still takes.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            encoded = ray.data.from_arrow(blocks).map_batches(
+                EncodeBatches, fn_constructor_args=(enc, role), batch_size=chunk, batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors), num_cpus=cpus_per_actor,
+                num_gpus=gpus_per_actor or None, max_restarts=RESTARTS, max_task_retries=RESTARTS)
+        for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
+            yield batch["row"], np.asarray(batch["vector"], dtype=np.float32), batch["tokens"]
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever Ray raises, the run gets one message
+        raise model_failure(enc.name, exc) from None
