@@ -25,7 +25,7 @@ def _nice_max(v: float) -> float:
 
 
 def svg_scatter(points: list[tuple[str, float, float]], x_label: str, y_label: str, title: str,
-                width: int = 640, height: int = 380) -> str:
+                width: int = 640, height: int = 380, x_unit: str = "ms") -> str:
     """Quality (y) against latency (x, log scale when the range is wide)."""
     if not points:
         return ""
@@ -67,7 +67,7 @@ def svg_scatter(points: list[tuple[str, float, float]], x_label: str, y_label: s
     for i, (name, xv, yv) in enumerate(points):
         color = PALETTE[i % len(PALETTE)]
         parts.append(f'<circle cx="{px(xv):.1f}" cy="{py(yv):.1f}" r="6" fill="{color}"><title>{_esc(name)}: '
-                     f'{yv:.4f} at {xv:.2f} ms</title></circle>')
+                     f'{yv:.4f} at {xv:.2f} {_esc(x_unit)}</title></circle>')
         label = short_name(name)
         right = px(xv) > ml + pw * 0.6
         anchor = "end" if right else "start"

@@ -12,6 +12,7 @@ from embedwise.validators.charts import _esc, svg_grouped_bars, svg_scatter
 from embedwise.validators.formatting import fmt, fmt_num, fmt_p, fmt_usd, short_name
 from embedwise.validators.integration import render_fusion
 from embedwise.validators.integration import render as integration_render
+from embedwise.validators.integration import render as integration_render
 from embedwise.validators.results import Report
 
 RETRIEVAL_BARS = ("ndcg_at_10", "map_at_10", "recall_at_10", "mrr_at_10", "recall_at_100")
@@ -116,6 +117,7 @@ def print_summary(report: Report, console: Any = None) -> None:
     for line in render_fusion.terminal_lines(report):
         console.print(line)
     integration_render.print_terminal(report, console)
+    integration_render.print_terminal(report, console)
     for r in report.runs:
         rob = r.robustness or {}
         if r.status == "ok" and rob.get("edge_cases_total"):
@@ -173,6 +175,7 @@ def to_markdown(report: Report) -> str:
                              [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                "yes" if c.significant else "no", c.test] for c in report.comparisons]))
     out.append(render_fusion.markdown(report))
+    out.append(integration_render.markdown(report))
     out.append(integration_render.markdown(report))
     out.append("\n## Speed and memory\n")
     for r in ok:
@@ -292,6 +295,7 @@ def charts(report: Report) -> list[str]:
         out.append(svg_grouped_bars([short_name(r.model) for r in tp_models], [f"batch {b}" for b in sizes], vals,
                                     "Throughput of the embedding models (documents/s)", y_label="docs/s"))
     out += integration_render.charts(report)  # the Pareto charts of quality against bytes per vector
+    out += integration_render.charts(report)  # the Pareto charts of quality against bytes per vector
     return out
 
 
@@ -336,6 +340,7 @@ def to_html(report: Report) -> str:
                                 [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                   "yes" if c.significant else "no", c.test] for c in report.comparisons]))
     body.append(render_fusion.html(report))
+    body.append(integration_render.html(report))
     body.append(integration_render.html(report))
     if ok:
         body.append("<h2>Speed and memory</h2>")

@@ -10,6 +10,7 @@ class IntegrationOptions:
     index: str | None = None  # "milvus": index each dense model's documents in Milvus (Lite by default)
     index_uri: str | None = None  # a Milvus server URI; None = a Milvus Lite file under `out_dir`
     keep_index: bool = False  # keep the Milvus Lite file after the run
+    index_requests: int = 48  # single queries per concurrency level in the index latency test (at least 2 per thread)
     out_dir: Path | None = None  # the run's output folder
     compression: bool = False  # float16, int8, binary (+ rescore) and Matryoshka truncation
     max_quality_loss: float = 0.01  # the compression recommendation: the smallest setting within this nDCG@10 loss
