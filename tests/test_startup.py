@@ -1,10 +1,10 @@
-"""Startup: the CLI, the knowledge base commands and the engine never import torch or sentence-transformers."""
+"""Startup: the CLI, the knowledge base commands and the engine never import torch, sentence-transformers or Ray."""
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("torch", "sentence_transformers", "transformers")
+HEAVY = ("torch", "sentence_transformers", "transformers", "ray")  # Ray only with --ray
 
 
 def modules_after(code: str) -> set[str]:
