@@ -250,6 +250,11 @@ def detect_task(path: Path) -> tuple[str, bool]:
     path = Path(path)
     if not path.exists():
         raise BadInput("no such file or folder: check --data", where=str(path))
+    from embedwise.validators.media.data import media_task
+
+    media = media_task(path)  # images or audio
+    if media is not None:
+        return (media, False)
     if path.is_dir():
         if _find(path, "corpus"):
             has_q, has_qrels = _find(path, "queries") is not None, _find_qrels(path) is not None
@@ -282,6 +287,10 @@ def load_data(path: str | Path, task: str | None = None, seed: int = 42, synthet
     path = Path(path).expanduser()
     if task is not None and task not in TASKS:
         raise BadInput(f"unknown task {task!r}: use one of {', '.join(TASKS)}", where="--task")
+    from embedwise.validators.media.data import load_media, media_task
+
+    if media_task(path) is not None:  # images or audio
+        return load_media(path, task, seed=seed)  # type: ignore[return-value]
     if task is None:
         task, synthetic = detect_task(path)
     else:
