@@ -27,6 +27,11 @@ CREATE TABLE IF NOT EXISTS embeddings (
     tokens INTEGER,
     PRIMARY KEY (model_key, text_hash)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS measurements (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS models (
     model_key TEXT PRIMARY KEY,
     model TEXT, revision TEXT, prefix TEXT, options TEXT
@@ -112,6 +117,23 @@ class EmbeddingCache:
                 present.update(bytes(h) for (h,) in self._conn.execute(
                     f"SELECT text_hash FROM embeddings WHERE model_key = ? AND text_hash IN ({marks})", [key, *chunk]))
         return [i for i, h in enumerate(hashes) if h not in present]
+
+    def get_measurement(self, key: str) -> tuple[dict, str] | None:
+        """A stored speed/memory measurement and when it was made (the load test is what needs the model)."""
+        import json
+
+        with self._lock:
+            row = self._conn.execute("SELECT value, created_at FROM measurements WHERE key = ?", (key,)).fetchone()
+        return (json.loads(row[0]), row[1]) if row else None
+
+    def put_measurement(self, key: str, value: dict) -> None:
+        import datetime as dt
+        import json
+
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        with self._lock, self._conn:
+            self._conn.execute("INSERT OR REPLACE INTO measurements VALUES (?, ?, ?)",
+                               (key, json.dumps(value, default=str), now))
 
     def put_many(self, key: str, texts: Sequence[str], vectors: np.ndarray, tokens: Sequence[int | None] | None = None) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)

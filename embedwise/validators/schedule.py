@@ -271,11 +271,18 @@ class Worker:
             speed = self._speed_config(speed_config, share)
             self.ctx.robustness_sample = 50 if share > 120 else 20
             self.ctx.integration = integration
-            run = self.run(c, basis_ds, measure_speed=measure_speed and speed is not None, speed=speed,
-                           measure_robustness=measure_robustness and share > 20)
+            stored = self._stored_speed(c, speed) if measure_speed else None
+            run = self.run(c, basis_ds, measure_speed=measure_speed and speed is not None and stored is None,
+                           speed=speed, measure_robustness=measure_robustness and share > 20)
             self.ctx.integration = None
-            if run.status == "ok" and measure_speed and c.kind == "dense" and self.clock.remaining() > 30:
-                self._memory_alone(c, run)
+            if run.status == "ok" and stored is not None:
+                run.speed = {**run.speed, **stored[0]}
+                run.notes.append(f"speed and memory measured on {stored[1]} on this machine, reused from the cache "
+                                 "(--no-cache measures them again)")
+            elif run.status == "ok" and measure_speed and speed is not None:
+                if c.kind == "dense" and self.clock.remaining() > 30:
+                    self._memory_alone(c, run)
+                self._store_speed(c, speed, run)
             out.append((run, {"basis": basis, "basis_text": self._basis_text(basis_ds)}))
         self.progress("models", len(finalists), len(finalists))
         return out
@@ -310,6 +317,27 @@ class Worker:
                            requests_per_level=cfg.requests_per_level, max_seconds_per_step=per_step,
                            warmup=cfg.warmup, seed=cfg.seed)
 
+    def _speed_key(self, c: Candidate, speed: SpeedConfig | None) -> str | None:
+        key = self.keys.get(c.ref, {}).get("document")
+        if key is None or self.ctx.cache is None or speed is None:
+            return None
+        import hashlib
+        import json
+
+        config = {k: v for k, v in speed.__dict__.items() if k != "max_seconds_per_step"}  # the budget's cap
+        what = json.dumps([key, self.ds.name, self.ds.summary(), config, self.options["device"],
+                           self.options["batch_size"]], sort_keys=True, default=str)
+        return hashlib.sha256(what.encode()).hexdigest()
+
+    def _stored_speed(self, c: Candidate, speed: SpeedConfig | None) -> tuple[dict, str] | None:
+        key = self._speed_key(c, speed)
+        return self.ctx.cache.get_measurement(key) if key else None
+
+    def _store_speed(self, c: Candidate, speed: SpeedConfig | None, run: ModelRun) -> None:
+        key = self._speed_key(c, speed)
+        if key and run.speed.get("throughput"):
+            self.ctx.cache.put_measurement(key, run.speed)
+
     def _memory_alone(self, c: Candidate, run: ModelRun) -> None:
         from embedwise.validators.encoders import make_encoder
         from embedwise.validators.memory import probe
@@ -319,7 +347,7 @@ class Worker:
                            batch_size=o["batch_size"])
         role, texts = self.texts(self.ds)[0]
         sample = [texts[i] for i in self.sampler._order("probe", list(range(len(texts))))[:64]]
-        result = probe(enc, sample, batch_size=o["batch_size"], timeout=max(30.0, self.clock.remaining()))
+        result = probe(enc, sample, batch_size=o["batch_size"], timeout=min(600.0, max(30.0, self.clock.remaining())))
         if result is not None:
             run.speed["model_memory"] = result
 

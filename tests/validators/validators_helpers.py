@@ -83,3 +83,30 @@ def write_sts(path: Path) -> Path:
         for a, b, s in pairs:
             fh.write(f"{a}\t{b}\t{s}\n")
     return path
+
+
+SYLLABLES = "ka lo mi ne ru sa ti vo ze pa qui der mon tal bex sor lin gar fu hep".split()
+
+
+def write_topics_beir(folder: Path, topics: int = 60, docs_per_topic: int = 2, seed: int = 7) -> Path:
+    """A retrieval set big enough for paired tests: one made-up vocabulary per topic; each query uses some of its
+    topic's words and is judged against the topic's first document (the others are near-duplicates, unjudged)."""
+    import random
+
+    rng = random.Random(seed)
+    words = sorted({a + b + c for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES})
+    rng.shuffle(words)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "corpus.jsonl", "w", encoding="utf-8") as corpus, \
+            open(folder / "queries.jsonl", "w", encoding="utf-8") as queries, \
+            open(folder / "qrels.tsv", "w", encoding="utf-8") as qrels:
+        qrels.write("query-id\tcorpus-id\tscore\n")
+        for t in range(topics):
+            vocab = rng.sample(words, 12)
+            for j in range(docs_per_topic):
+                text = " ".join(rng.choice(vocab) for _ in range(14))
+                corpus.write(json.dumps({"_id": f"t{t}d{j}", "title": "", "text": text}) + "\n")
+            query = " ".join(rng.sample(vocab, 3))
+            queries.write(json.dumps({"_id": f"q{t}", "text": query}) + "\n")
+            qrels.write(f"q{t}\tt{t}d0\t1\n")
+    return folder

@@ -1,0 +1,165 @@
+"""`choose`: screening drops what is clearly worse and keeps what is close, the decision honours the hard limits,
+the time budget holds, a cached re-run loads no model, and the JSON contract."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+from typer.testing import CliRunner
+from validators_helpers import write_topics_beir
+
+from embedwise.validators.choose import choice_json, choose
+from embedwise.validators.decide import decide
+from embedwise.validators.load import SpeedConfig
+from embedwise.validators.results import ModelRun
+
+SPEED = SpeedConfig(sample_texts=8, batch_sizes=(1, 8), concurrency=(1, 4), requests_per_level=8, max_seconds_per_step=2)
+
+
+@pytest.fixture(scope="module")
+def topics(tmp_path_factory):
+    return write_topics_beir(tmp_path_factory.mktemp("topics") / "topics", topics=60)
+
+
+@pytest.fixture(scope="module")
+def close_minilm(tmp_path_factory, minilm_path):
+    """MiniLM with a shorter max length: on these short texts a close (identical) competitor."""
+    folder = tmp_path_factory.mktemp("close") / "minilm-128"
+    shutil.copytree(minilm_path, folder)
+    cfg = folder / "sentence_bert_config.json"
+    data = json.loads(cfg.read_text())
+    data["max_seq_length"] = 128
+    cfg.write_text(json.dumps(data))
+    return folder
+
+
+def test_screening_drops_a_clearly_worse_model_and_keeps_a_close_one(topics, minilm_path, close_minilm, tiny_model,
+                                                                      tmp_path, embedwise_home):
+    report = choose(topics, models=[f"minilm={minilm_path}", f"close={close_minilm}", f"tiny={tiny_model}"],
+                    time_budget=None, measure_speed=False, measure_robustness=False, out=tmp_path / "out",
+                    store=False, include_bm25=False)  # made-up words: BM25 would beat every dense model here
+    first = report.screening[0]
+    assert first["queries"] < first["of_queries"] and first["documents"] < first["of_documents"]
+    assert first["pooled_by"] == ["tiny"]  # the cheapest dense model, measured on the whole corpus
+    dropped = {d["model"]: d for d in report.decision["dropped"]}
+    assert "tiny" in dropped and dropped["tiny"]["p_holm"] < 0.05 and dropped["tiny"]["diff"] > 0.2
+    assert "close" not in dropped and "minilm" not in dropped
+    status = {r["model"]: r["status"] for r in report.ranking}
+    assert status["tiny"] == "dropped"
+    assert status["close"] in ("winner", "runner_up", "finalist")
+    assert {r.model for r in report.runs} >= {"minilm", "close"} and "tiny" not in {r.model for r in report.runs}
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert md.index("## Decision") < md.index("## Summary") if "## Summary" in md else "## Decision" in md
+
+
+def _run(model: str, ndcg: float, p95: float, qps: float = 50, dps: float = 100, memory: float = 100) -> ModelRun:
+    return ModelRun(model=model, status="ok", kind="dense", metrics={"ndcg_at_10": ndcg},
+                    per_query={"ndcg_at_10": {f"q{i}": ndcg for i in range(60)}},
+                    speed={"latency_p95_ms": p95, "best_docs_per_s": dps, "latency": [{"qps": qps}],
+                           "model_memory": {"model_mb": memory}},
+                    cost={"hosting": "self_host", "memory_mb": memory})
+
+
+def _decide(runs, req, comparisons=None):
+    cpu = {"id": "aws/t3.large", "usd_per_hour": 0.0832, "vcpus": 2}
+    return decide([{"run": r, "basis": "full", "basis_text": "the whole set"} for r in runs], "retrieval", req,
+                  comparisons=comparisons or {}, dropped=[], not_measured=[], documents=1_000_000,
+                  queries_per_month=300_000, cpu_price=cpu)
+
+
+def test_the_decision_respects_each_hard_limit():
+    from embedwise.engine.requirements import Requirements
+
+    big, small = _run("big", 0.70, p95=80, dps=20, memory=3000), _run("small", 0.60, p95=8, dps=400, memory=200)
+    req = Requirements.model_validate({"deployment": {"latency_p95_ms": 50, "hardware": "cpu"}})
+    decision, ranking = _decide([big, small], req)
+    assert decision["model"] == "small"
+    assert any("80 ms measured > the 50 ms limit" in r for r in next(x for x in ranking if x["model"] == "big")["reasons"])
+    req = Requirements.model_validate({"deployment": {"hardware": "gpu", "gpu_memory_gb": 2}})
+    decision, _ = _decide([big, small], req)
+    assert decision["model"] == "small"  # 3000 MB does not fit a 2 GB GPU
+    req = Requirements.model_validate({"budget": {"one_off_usd": 0.5}})
+    decision, ranking = _decide([big, small], req)  # big: 1M docs at 20 docs/s = 13.9 h at $0.0832/h
+    assert decision["model"] == "small" and next(x for x in ranking if x["model"] == "big")["status"] == "ruled_out"
+    req = Requirements.model_validate({"deployment": {"latency_p95_ms": 1}})
+    decision, _ = _decide([big, small], req)
+    assert decision["model"] is None and "no finalist meets the hard limits" in decision["verdict"]
+    # no limit broken: the better model wins when the gap is large, the cheaper one when it is within tolerance
+    decision, _ = _decide([big, small], Requirements())
+    assert decision["model"] == "big"
+    close = _run("close", 0.695, p95=8, dps=400, memory=200)
+    decision, _ = _decide([big, close], Requirements())
+    assert decision["model"] == "close" and "within 0.5 points" in decision["verdict"]
+    decision, _ = _decide([big, close], Requirements.model_validate({"budget": {"priority": "accuracy"}}))
+    assert decision["model"] == "big"
+
+
+def test_time_budget_is_honoured(tmp_path, minilm_path, embedwise_home):
+    data = write_topics_beir(tmp_path / "big", topics=3000)  # whole-set MiniLM here takes longer than the budget
+    budget = 45.0
+    t0 = time.perf_counter()
+    report = choose(data, models=[f"minilm={minilm_path}"], time_budget=budget, speed_config=SPEED,
+                    out=tmp_path / "out", store=False)
+    wall = time.perf_counter() - t0
+    assert wall <= 1.2 * budget, f"{wall:.1f} s for a {budget:.0f} s budget"
+    assert report.settings["within_budget"] is True
+    assert report.decision["model"] in ("minilm", "bm25")
+    assert report.decision["not_measured"]  # what the budget left out is said
+
+
+def test_cli_json_contract_and_cached_rerun(topics, minilm_path, close_minilm, tmp_path, embedwise_home):
+    from embedwise.cli import app
+
+    args = ["choose", "--data", str(topics), "--models", f"minilm={minilm_path},close={close_minilm}",
+            "--time-budget", "none", "--no-bm25", "--no-speed", "--no-robustness", "--out", str(tmp_path / "out"),
+            "--json"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.output)
+    assert set(out) == {"decision", "ranking", "screening", "runs"}
+    d = out["decision"]
+    assert d["model"] in ("minilm", "close") and d["verdict"].startswith(d["model"])
+    assert d["confidence"]["level"] in ("high", "medium", "low") and "tied with" in d["verdict"]
+    assert {(r["model"], r["status"]) for r in out["ranking"]} == {(d["model"], "winner"), (d["runner_up"], "runner_up")}
+    assert all({"model", "status", "metrics", "speed", "cost"} <= set(r) for r in out["runs"])
+    assert (tmp_path / "out" / "report.html").read_text().index("Decision") > 0
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    rerun = json.loads(again.output)
+    minilm = next(r for r in rerun["runs"] if r["model"] == "minilm")
+    assert minilm["cache"]["misses"] == 0 and minilm["info"].get("load_seconds") is None  # no model loaded
+    assert rerun["decision"]["model"] == d["model"]
+
+
+def test_every_model_failing_exits_non_zero(topics, tmp_path, embedwise_home):
+    from embedwise.cli import app
+
+    result = CliRunner().invoke(app, ["choose", "--data", str(topics), "--models", "nobody/not-a-model",
+                                      "--no-bm25", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "every model failed" in str(result.exception) or "every model failed" in result.output
+
+
+def test_choice_json_keeps_validate_runs(topics, minilm_path, tmp_path, embedwise_home):
+    report = choose(topics, models=[f"minilm={minilm_path}"], full=True, measure_speed=False,
+                    measure_robustness=False, write_files=False, store=False)
+    out = choice_json(report)
+    assert out["screening"] == [] and {r["quality_basis"] for r in out["ranking"]} == {"full"}
+    assert out["runs"][0]["metrics"]["ndcg_at_10"] == report.runs[0].metrics["ndcg_at_10"]
+
+
+def test_memory_is_measured_alone_in_a_fresh_process(tiny_model):
+    from embedwise.validators.encoders import make_encoder
+    from embedwise.validators.memory import probe
+
+    enc = make_encoder(str(tiny_model))
+    result = probe(enc, ["a cat purrs at night"] * 40, batch_size=8)
+    from sentence_transformers import SentenceTransformer
+
+    params = sum(p.numel() for p in SentenceTransformer(str(tiny_model), device="cpu").parameters())
+    assert result["weights_mb"] == pytest.approx(params * 4 / 2**20, abs=0.1)
+    assert result["import_mb"] > 100  # torch and sentence-transformers are the runtime, not the model
+    assert result["model_mb"] == pytest.approx(result["load_mb"] + result["encode_peak_mb"], abs=0.2)
+    assert probe(make_encoder("bm25"), ["x"]) is None  # only local models are probed
