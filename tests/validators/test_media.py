@@ -138,6 +138,8 @@ def test_bad_layouts_say_what_and_where(photos, tmp_path, beir_dir, cls_dir):
     from embedwise.validators.media.data import media_task
 
     assert media_task(beir_dir) is None and media_task(cls_dir) is None  # text data stays text
+    (tmp_path / "notes.csv").write_text("text,label,path\nmy card was lost,card,a.png\nrefund please,refund,b.png\n")
+    assert media_task(tmp_path / "notes.csv") is None  # a text table that also names files
     f = shutil.copytree(photos, tmp_path / "p1")
     (f / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nt0\tcat.png\t1\n")
     with pytest.raises(BadInput, match="'cat.png' is not a file under") as e:

@@ -115,7 +115,9 @@ def _header(path: Path) -> list[str]:
 
 
 def _media_column(columns: list[str]) -> str | None:
-    if not any(c in LABEL_COLUMNS for c in columns):
+    """The column naming the files of a labelled table; none for a table with a `text` column (text data, whatever
+    else it holds)."""
+    if "text" in columns or not any(c in LABEL_COLUMNS for c in columns):
         return None
     return next((c for c in MEDIA_COLUMNS if c in columns), None)
 

@@ -230,8 +230,8 @@ def make_media_encoder(ref: str, ds: Any, *, db: Any = None, device: str | None 
     modality = ds.modality
     opted_in = set(trust_remote_code)
     if ref.lower() in ("bm25", "bm25s") or ref.lower().startswith("api:"):
-        raise ModelRunError(f"{ref}: only local CLIP-family (images) or CLAP-family (audio) models are validated on "
-                            f"{modality} data")
+        raise ModelRunError(f"only local CLIP-family (images) or CLAP-family (audio) models are validated on "
+                            f"{modality} data, not {ref}")
     name, sep, folder = ref.partition("=")
     path = Path(folder if sep else ref).expanduser()
     if path.exists():
