@@ -43,7 +43,7 @@ class EmbedwiseApp(App):
         self.shortlist: ShortlistView | None = None
         self.picked: list[str] = []
         self.last_validation: ValidationView | None = None
-        self.validate_options: dict = {}  # extra keyword arguments for validators.run.validate (speed settings…)
+        self.validate_options: dict = {}  # extra keyword arguments for validators.choose.choose (speed settings…)
         self.step_index = 0
 
     # --- startup --------------------------------------------------------------------------------------------------

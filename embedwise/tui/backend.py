@@ -343,6 +343,8 @@ class ValidationView:
     best: str | None = None
     notes: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    decision: dict | None = None
+    ranking: list[dict] = field(default_factory=list)
 
 
 def normalise_report(result: Any) -> ValidationView:
@@ -369,42 +371,23 @@ def normalise_report(result: Any) -> ValidationView:
     return ValidationView(runs, str(report_path) if report_path else None, str(_get(report, "task", "") or ""),
                           bool(_get(report, "synthetic", False)), report, _get(report, "best"),
                           [str(n) for n in (_get(report, "notes", []) or [])],
-                          {str(k): str(v) for k, v in (_get(report, "files") or {}).items()})
+                          {str(k): str(v) for k, v in (_get(report, "files") or {}).items()},
+                          _get(report, "decision"), list(_get(report, "ranking") or []))
 
 
-def validate(data: str, models: list[str], progress: Callable[[str, int, int], None],
-             task: str | None = None, requirements: dict | None = None,
-             options: dict[str, Any] | None = None) -> ValidationView:
-    """Run the validators (torch and sentence-transformers load here, in the worker thread)."""
-    import inspect
+def choose(data: str, models: list[str], progress: Callable[[str, int, int], None],
+           task: str | None = None, requirements: dict | None = None,
+           options: dict[str, Any] | None = None) -> ValidationView:
+    """Run `choose` (screening, the finalists measured, the decision); torch loads here, in the worker thread.
+    `options` are extra keyword arguments of `validators.choose.choose` (speed settings, time budget...)."""
+    from embedwise.validators.choose import choose as run_choose
 
-    from embedwise.validators import run as vrun
-
-    fn = vrun.validate
-    params = inspect.signature(fn).parameters
-    kwargs: dict[str, Any] = {}
-    positional: list[Any] = []
-
-    def offer(names: tuple[str, ...], value: Any) -> bool:
-        for name in names:
-            if name in params:
-                kwargs[name] = value
-                return True
-        return False
-
-    if not offer(("data", "data_path", "path"), Path(data)):
-        positional.append(Path(data))
-    if not offer(("models", "model_ids"), list(models)):
-        positional.append(list(models))
-    offer(("progress", "on_progress", "progress_callback"), progress)
-    if task and task != "auto":
-        offer(("task",), task)
-    if requirements is not None and "requirements" in params:
+    req = None
+    if requirements is not None:
         try:
-            kwargs["requirements"] = build_requirements(requirements)
-        except (EmbedwiseError, ImportError):
-            pass
-    for key, value in (options or {}).items():  # e.g. speed_config, measure_robustness (tests, settings)
-        if key in params:
-            kwargs[key] = value
-    return normalise_report(fn(*positional, **kwargs))
+            req = build_requirements(requirements)
+        except EmbedwiseError:
+            req = None  # the answers are incomplete: choose among the models given, with default priorities
+    report = run_choose(Path(data), models=list(models), requirements=req, progress=progress,
+                        task=task if task and task != "auto" else None, **(options or {}))
+    return normalise_report(report)

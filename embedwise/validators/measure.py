@@ -147,6 +147,7 @@ def _quality_classification(enc: Any, ds: ClassificationSet, ctx: Context, stage
     stage("classifier")("classifier", 1, 1)
     run.metrics = means
     run.per_experiment = {k: [float(x) for x in v] for k, v in per.items() if k in ("accuracy", "f1", "knn_accuracy")}
+    run.per_query = {"accuracy": {str(i): x for i, x in enumerate(per.get("item_accuracy", []))}}  # per test item
     run.info["train_examples_used"] = len(needed)
     return {"doc_tokens": train_tokens + test_tokens, "query_tokens": test_tokens, "sample": ds.test_texts}
 

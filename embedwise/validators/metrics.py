@@ -134,6 +134,7 @@ def classification_metrics(train_vecs: Any, train_labels: Sequence[Any], test_ve
     y_train_all = np.asarray(train_labels, dtype=object)
     y_test = np.asarray(test_labels, dtype=object)
     per: dict[str, list[float]] = defaultdict(list)
+    correct = np.zeros(len(y_test))
     binary = len(set(train_labels)) == 2
     for chosen in experiments:
         X = train_vecs[chosen]
@@ -144,6 +145,7 @@ def classification_metrics(train_vecs: Any, train_labels: Sequence[Any], test_ve
             clf.fit(X, y)
         pred = clf.predict(test_vecs)
         yt = y_test.astype(str)
+        correct = correct + (pred == yt) if len(per["accuracy"]) else (pred == yt).astype(float)
         per["accuracy"].append(accuracy_score(yt, pred))
         per["f1"].append(f1_score(yt, pred, average="macro"))
         per["f1_weighted"].append(f1_score(yt, pred, average="weighted"))
@@ -166,6 +168,8 @@ def classification_metrics(train_vecs: Any, train_labels: Sequence[Any], test_ve
             per["knn_f1"].append(best_f1)
     means = {name: float(np.mean(values)) for name, values in per.items()}
     means["accuracy_std"] = float(np.std(per["accuracy"]))
+    if experiments:  # per test item: the share of experiments that got it right (for paired tests over items)
+        per["item_accuracy"] = [float(x) for x in correct / len(experiments)]
     return means, dict(per)
 
 

@@ -200,7 +200,8 @@ class Worker:
             runs = []
             for i, c in enumerate(alive):
                 self.progress(f"screening round {round_no}", i, len(alive))
-                c.last = S.restrict(c.full, sub) if c.full is not None else self.run(c, sub)
+                whole = c.full is not None and isinstance(sub, RetrievalSet)  # a pooling model: its figure is exact
+                c.last = S.restrict(c.full, sub) if whole else self.run(c, sub)
                 runs.append(c.last)
             failed = [c for c in alive if c.last.status != "ok"]
             alive = [c for c in alive if c.last.status == "ok"]

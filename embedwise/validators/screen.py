@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from embedwise.validators.compare import holm, paired
 from embedwise.validators.data import ClassificationSet, ClusteringSet, Dataset, RetrievalSet, STSSet
-from embedwise.validators.results import MAIN_METRIC, ModelRun
+from embedwise.validators.results import MAIN_METRIC, Comparison, ModelRun
 
 POOL_DEPTH = 10
 RANDOM_DOCS_PER_QUERY = 2
@@ -127,7 +127,7 @@ def drop_worse(runs: list[ModelRun], task: str, gold: list[float] | None = None)
     if not ok:
         return "", []
     best, others = ok[0], ok[1:]
-    tests = [paired(best, r, task, gold) for r in others]
+    tests = [_per_item(best, r) if task == "classification" else paired(best, r, task, gold) for r in others]
     adjusted = holm([t.p_value for t in tests])
     verdicts = []
     for r, t, p_adj in zip(others, tests, adjusted):
@@ -137,3 +137,16 @@ def drop_worse(runs: list[ModelRun], task: str, gold: list[float] | None = None)
                          "diff": round(t.diff, 5), "test": t.test, "n": t.n, "p_value": round(t.p_value, 6),
                          "p_holm": round(p_adj, 6), "dropped": bool(worse and p_adj < ALPHA)})
     return best.model, verdicts
+
+
+def _per_item(a: ModelRun, b: ModelRun) -> Comparison:
+    """Classification screened per test item (the share of experiments that got it right), not per experiment: a
+    handful of experiments has little power, hundreds of items have much more."""
+    from embedwise.validators import metrics as M
+
+    pa, pb = a.per_query.get("accuracy", {}), b.per_query.get("accuracy", {})
+    keys = sorted(set(pa) & set(pb))
+    res = M.paired_test([pa[k] for k in keys], [pb[k] for k in keys])
+    return Comparison(a=a.model, b=b.model, metric="accuracy", test="wilcoxon signed-rank (per test item accuracy)",
+                      n=res["n"], mean_a=res["mean_a"], mean_b=res["mean_b"], diff=res["diff"],
+                      p_value=res["wilcoxon_p"], significant=bool(res["significant"]))

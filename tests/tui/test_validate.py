@@ -66,7 +66,7 @@ async def test_validation_run_with_progress_results_and_chart(tiny_model, retrie
     app.validate_options = {
         "speed_config": SpeedConfig(sample_texts=16, batch_sizes=(4,), concurrency=(1, 2), requests_per_level=8,
                                     max_seconds_per_step=2.0, warmup=1),
-        "robustness_sample": 8,
+        "time_budget": None,
     }
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f5")
@@ -104,11 +104,18 @@ async def test_validation_run_with_progress_results_and_chart(tiny_model, retrie
         assert screen.bars, "progress bars were shown"
         view = screen.view
         runs = {r.model: r for r in view.runs}
-        assert str(tiny_model) in runs and "bm25" in runs
-        tiny = runs[str(tiny_model)]
-        assert tiny.status == "ok", tiny.error
-        assert 0.0 <= tiny.metrics["ndcg_at_10"] <= 1.0
-        assert tiny.latency_p95_ms is not None and tiny.throughput
+        assert view.decision["verdict"] and view.decision["model"] in runs  # the decision comes first
+        report_text = plain(screen.query_one("#report-path", Static))
+        assert report_text.startswith("Decision: " + view.decision["verdict"])
+        ranked = {r["model"]: r["status"] for r in view.ranking}
+        assert ranked.get(str(tiny_model)) in ("winner", "runner_up", "finalist", "dropped") and "bm25" in runs
+        if ranked[str(tiny_model)] == "dropped":  # screened out: its reason is shown, and it is not measured in full
+            assert "dropped" in report_text and str(tiny_model) not in runs
+        else:
+            tiny = runs[str(tiny_model)]
+            assert tiny.status == "ok", tiny.error
+            assert 0.0 <= tiny.metrics["ndcg_at_10"] <= 1.0
+            assert tiny.latency_p95_ms is not None and tiny.throughput
         table = screen.query_one("#results-table", DataTable)
         assert table.row_count == len(view.runs)
         assert view.report_path and os.path.exists(view.report_path)

@@ -1,4 +1,5 @@
-"""Validate: run the validators on the user's data in a worker, with progress bars, then tables and a chart."""
+"""Validate: `choose` on the user's data in a worker (screening, finalists, the decision), with progress bars, then
+the decision first, the tables and a chart. Ctrl+X cancels a run."""
 from __future__ import annotations
 
 import asyncio
@@ -210,7 +211,7 @@ class ValidateScreen(Screen):
         holder = self.query_one("#progress-bars", VerticalScroll)
         await holder.remove_children()
         self.bars = {}
-        await holder.mount(Static(f"Validating {len(models)} model{'s' if len(models) > 1 else ''} on "
+        await holder.mount(Static(f"Choosing among {len(models)} model{'s' if len(models) > 1 else ''} on "
                                   f"[b]{escape(data)}[/b] (loading models may take a while)…", id="progress-note"))
 
         last: dict[str, float] = {}
@@ -234,7 +235,7 @@ class ValidateScreen(Screen):
                 pass
 
         try:
-            view = await asyncio.to_thread(backend.validate, data, models, progress, task,
+            view = await asyncio.to_thread(backend.choose, data, models, progress, task,
                                            self.app.answers if self.app.shortlist else None,
                                            self.app.validate_options)
         except RunCancelled:
@@ -294,9 +295,20 @@ class ValidateScreen(Screen):
                 points.append((short_name(run.model), p95, main[1]))
         failed = [r for r in view.runs if r.error]
         lines = []
+        d = view.decision or {}
+        if d.get("verdict"):
+            conf = (d.get("confidence") or {}).get("level")
+            lines.append(f"[b green]Decision:[/] [b]{escape(d['verdict'])}[/b] [dim](confidence {escape(str(conf))})[/]")
+            if d.get("runner_up"):
+                lines.append(f"Runner-up: {escape(d['runner_up'])} ({escape(str(d.get('runner_up_reason')))})")
+        for r in view.ranking:
+            if r.get("status") in ("dropped", "ruled_out"):
+                why = "; ".join(r.get("reasons") or [])
+                lines.append(f"[dim]{escape(r['status'].replace('_', ' '))}: {escape(short_name(r['model']))}: "
+                             f"{escape(why)}[/]")
         if view.synthetic:
             lines.append("[yellow]synthetic retrieval set (built from your unlabeled corpus)[/]")
-        if view.best:
+        if view.best and not d.get("verdict"):
             lines.append(f"Best on your data: [b]{escape(view.best)}[/b]")
         for r in failed:
             lines.append(f"[red]✗ {escape(r.model)}: {escape(r.error)}[/]")
