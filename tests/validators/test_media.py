@@ -27,7 +27,7 @@ from embedwise.validators.load import SpeedConfig
 from embedwise.validators.run import validate
 
 TINY_SPEED = SpeedConfig(sample_texts=6, batch_sizes=(1, 4), concurrency=(1, 4), requests_per_level=8)
-FAST = {"speed_config": TINY_SPEED, "store": False, "n_experiments": 3, "samples_per_label": 3}
+FAST = {"speed_config": TINY_SPEED, "store": False, "n_experiments": 3, "samples_per_label": 3}  # with db=kb: no KB build
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -163,8 +163,8 @@ def test_bad_layouts_say_what_and_where(photos, tmp_path, beir_dir, cls_dir):
 
 # --- end to end ----------------------------------------------------------------------------------------------------------
 
-def test_image_retrieval_end_to_end(tiny_clip, photos, tmp_path):
-    report = validate(photos, models=[str(tiny_clip)], out=tmp_path / "out", **FAST)
+def test_image_retrieval_end_to_end(tiny_clip, photos, tmp_path, kb):
+    report = validate(photos, models=[str(tiny_clip)], out=tmp_path / "out", db=kb, **FAST)
     assert report.task == "retrieval" and [r.model for r in report.runs] == [str(tiny_clip)]  # no BM25 on images
     (run,) = report.runs
     assert run.status == "ok", run.error
@@ -197,15 +197,15 @@ def test_image_retrieval_end_to_end(tiny_clip, photos, tmp_path):
     from embedwise.validators.media.encoders import make_media_encoder
 
     enc = make_media_encoder(str(tiny_clip), load_data(photos))
-    again = validate(photos, models=[str(tiny_clip)], out=tmp_path / "again", measure_speed=False,
+    again = validate(photos, models=[str(tiny_clip)], out=tmp_path / "again", db=kb, measure_speed=False,
                      encoders={str(tiny_clip): enc}, **FAST).runs[0]
     assert not enc.loaded and again.status == "ok" and again.cache["misses"] == 0 and again.cache["hits"] > 0
     assert again.metrics == run.metrics and again.robustness["media"] == rob["media"]
 
 
-def test_image_classification(tiny_clip, tmp_path):
+def test_image_classification(tiny_clip, tmp_path, kb):
     data = write_image_classification(tmp_path / "colours")
-    report = validate(data, models=[str(tiny_clip)], out=tmp_path / "out", measure_speed=False, **FAST)
+    report = validate(data, models=[str(tiny_clip)], out=tmp_path / "out", db=kb, measure_speed=False, **FAST)
     (run,) = report.runs
     assert report.task == "classification" and run.status == "ok", run.error
     assert {"accuracy", "f1", "knn_accuracy"} <= set(run.metrics) and len(run.per_experiment["accuracy"]) == 3
@@ -217,8 +217,8 @@ def test_image_classification(tiny_clip, tmp_path):
     assert set(run.robustness["media"]) == {"grayscale", "tiny", "jpeg"} and "queries" not in run.robustness
 
 
-def test_audio_retrieval_end_to_end(tiny_clap, sounds, tmp_path):
-    report = validate(sounds, models=[str(tiny_clap)], out=tmp_path / "out", **FAST)
+def test_audio_retrieval_end_to_end(tiny_clap, sounds, tmp_path, kb):
+    report = validate(sounds, models=[str(tiny_clap)], out=tmp_path / "out", db=kb, **FAST)
     (run,) = report.runs
     assert run.status == "ok", run.error
     assert report.dataset["modality"] == "audio" and report.dataset["documents"] == 10
@@ -247,14 +247,14 @@ def test_models_that_cannot_read_the_data_are_refused_and_the_others_go_on(tiny_
                             (str(tiny_clip), audio, "CLAP-family models")):
         with pytest.raises(ModelRunError, match=re.escape(reason)):
             make_media_encoder(ref, ds, db=kb)
-    report = validate(photos, models=[str(tiny_clap), str(tiny_clip)], out=tmp_path / "i", measure_speed=False,
+    report = validate(photos, models=[str(tiny_clap), str(tiny_clip)], out=tmp_path / "i", db=kb, measure_speed=False,
                       measure_robustness=False, **FAST)
     clap, clip = report.runs
     assert clap.status == "failed" and "audio model (CLAP): it does not read images" in clap.error
     assert clip.status == "ok" and report.best == str(tiny_clip)
 
 
-def test_cli_audio_classification(tiny_clap, tmp_path):
+def test_cli_audio_classification(tiny_clap, tmp_path, kb):  # kb: the default knowledge base, built once
     from typer.testing import CliRunner
 
     from embedwise.cli import app
