@@ -33,7 +33,7 @@ def fusion_rows(report) -> list[tuple[str, str, str, str]]:
             continue
         rows.append((f"BM25 alone ({h['queries']['held_out']} held-out queries)",
                      f"{h['bm25']['metrics']['ndcg_at_10']:.4f}", "", ""))
-        rows.append((f"{run.model} alone", f"{h['dense']['metrics']['ndcg_at_10']:.4f}", "", ""))
+        rows.append((f"{run.model.split('/')[-1]} alone", f"{h['dense']['metrics']['ndcg_at_10']:.4f}", "", ""))
         for name, label in (("rrf", "RRF (k=60)"), ("weighted", f"weighted (dense weight {h['weight']:.1f})")):
             m = h["methods"][name]
             vs = [f"{m[f'vs_{part}']['diff']:+.4f} ({p_text(p_value(m[f'vs_{part}']))})" for part in ("dense", "bm25")]
