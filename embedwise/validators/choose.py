@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from embedwise.validators import plan
-from embedwise.validators import screen as S
 from embedwise.validators.compare import paired
-from embedwise.validators.data import Dataset, RetrievalSet, STSSet
+from embedwise.validators.data import Dataset, STSSet
 from embedwise.validators.load import SpeedConfig
 from embedwise.validators.measure import Context, LocalBackend
 from embedwise.validators.results import ModelRun, Report
@@ -60,8 +59,11 @@ def choose(data: str | Path, *, requirements: Any = None, models: Sequence[str] 
         candidates = [Candidate(ref) for ref in refs]
         screening: list[dict] = []
         dropped: list[dict] = []
-        if full:
+        media = getattr(ds, "modality", "text") != "text"
+        if full or media:  # the sampler knows text sets; image and audio candidates are measured whole
             finalists = [(c, ds, "full") for c in candidates]
+            if media and not full:
+                worker.budget_stops.append("no screening on image or audio data: every candidate was measured whole")
         else:
             finalists = worker.screen(candidates, screening, dropped)
         final_runs = worker.measure(finalists, measure_speed=measure_speed, measure_robustness=measure_robustness,
@@ -124,7 +126,9 @@ def _cpu_price(db: Any) -> dict | None:
 
 
 def _items(ds: Dataset) -> int:
-    if isinstance(ds, RetrievalSet):
-        return len(ds.corpus)
-    return S.Sampler(ds).size()
+    """The documents to index (retrieval, any modality), else the largest count the data set reports."""
+    corpus = getattr(ds, "corpus", None)
+    if corpus is not None:
+        return len(corpus)
+    return max((v for v in ds.summary().values() if isinstance(v, int) and not isinstance(v, bool)), default=0)
 

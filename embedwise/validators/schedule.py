@@ -76,6 +76,7 @@ class Worker:
         self.keys: dict[str, dict[str, str]] = {}  # ref -> role -> cache key
         self.pool_note: str | None = None
         self.budget_stops: list[str] = []
+        self.media = getattr(ds, "modality", "text") != "text"  # measured whole: no text to sample or time
 
     # --- measuring ----------------------------------------------------------------------------------------------------
 
@@ -89,7 +90,7 @@ class Worker:
                         queries_per_month=o["queries_per_month"], **kwargs)
         c.name = run.model
         encoded = (run.cache or {}).get("misses", 0)
-        if run.status == "ok" and encoded and c.kind == "dense" and not kwargs.get("measure_speed"):
+        if run.status == "ok" and encoded and c.kind == "dense" and not kwargs.get("measure_speed") and not self.media:
             chars = self._uncached_chars_estimate(c, encoded, sub)
             spent = time.perf_counter() - t0 - (run.info.get("load_seconds") or 0)
             if chars and spent > 0:
@@ -281,7 +282,7 @@ class Worker:
                 run.notes.append(f"speed and memory measured on {stored[1]} on this machine, reused from the cache "
                                  "(--no-cache measures them again)")
             elif run.status == "ok" and measure_speed and speed is not None:
-                if c.kind == "dense" and self.clock.remaining() > 30:
+                if c.kind == "dense" and not self.media and self.clock.remaining() > 30:
                     self._memory_alone(c, run)
                 self._store_speed(c, speed, run)
             out.append((run, {"basis": basis, "basis_text": self._basis_text(basis_ds)}))
@@ -289,7 +290,7 @@ class Worker:
         return out
 
     def _basis(self, c: Candidate, share: float) -> tuple[Dataset, str]:
-        if c.full is not None or self.clock.budget is None or self.cost(c, self.ds) <= 0.6 * share:
+        if self.media or c.full is not None or self.clock.budget is None or self.cost(c, self.ds) <= 0.6 * share:
             return self.ds, "full"
         sub = getattr(self, "sub", None) or self.sampler.subset(min(self.sampler.size(), 20))
         self.budget_stops.append(f"{c.name or c.ref}: quality measured on the last screening sample, not the whole "

@@ -163,3 +163,15 @@ def test_memory_is_measured_alone_in_a_fresh_process(tiny_model):
     assert result["import_mb"] > 100  # torch and sentence-transformers are the runtime, not the model
     assert result["model_mb"] == pytest.approx(result["load_mb"] + result["encode_peak_mb"], abs=0.2)
     assert probe(make_encoder("bm25"), ["x"]) is None  # only local models are probed
+
+
+def test_choose_on_images_measures_every_candidate_whole(tmp_path, embedwise_home):
+    from media_helpers import build_tiny_clip, write_image_retrieval
+
+    clip = build_tiny_clip(tmp_path / "clip")
+    photos = write_image_retrieval(tmp_path / "photos")
+    report = choose(photos, models=[f"clip={clip}"], time_budget=120, measure_speed=False,
+                    measure_robustness=False, write_files=False, store=False)
+    assert report.screening == [] and [r.model for r in report.runs] == ["clip"]  # no BM25 on images
+    assert report.decision["model"] == "clip" and report.runs[0].metrics["ndcg_at_10"] > 0
+    assert any("image or audio" in n for n in report.decision["not_measured"])

@@ -27,11 +27,14 @@ def measure_integration(enc: Any, ds: Any, state: dict, run: Any, ctx: Any,
         from embedwise.validators.integration.compression import measure_compression
 
         run.compression = measure_compression(enc, ds, state, options, stage("compression"))
-    if options.hybrid and enc.kind != "sparse":
+    text = getattr(ds, "modality", "text") == "text"  # BM25 fusion and cross-encoders read text
+    if (options.hybrid or options.rerank) and not text:
+        run.notes.append("hybrid search and reranking need text documents: not measured on image or audio data")
+    if options.hybrid and enc.kind != "sparse" and text:
         from embedwise.validators.integration.hybrid import measure_hybrid
 
         run.hybrid = measure_hybrid(enc, ds, state, options, stage("hybrid"))
-    if options.rerank:
+    if options.rerank and text:
         from embedwise.validators.integration.rerank import measure_rerank
 
         run.rerank = measure_rerank(enc, ds, state, options, stage("rerank"))
