@@ -12,7 +12,6 @@ from embedwise.validators.charts import _esc, svg_grouped_bars, svg_scatter
 from embedwise.validators.formatting import fmt, fmt_num, fmt_p, fmt_usd, short_name
 from embedwise.validators.integration import render_fusion
 from embedwise.validators.integration import render as integration_render
-from embedwise.validators.integration import render as integration_render
 from embedwise.validators.results import Report
 
 RETRIEVAL_BARS = ("ndcg_at_10", "map_at_10", "recall_at_10", "mrr_at_10", "recall_at_100")
@@ -85,6 +84,9 @@ def print_summary(report: Report, console: Any = None) -> None:
     title = f"{report.task} on {ds.get('name')}" + ("  [bold red]SYNTHETIC[/]" if report.synthetic else "")
     sizes = ", ".join(f"{k} {v:,}" for k, v in ds.items() if isinstance(v, int) and not isinstance(v, bool))
     console.print(f"[bold]{title}[/]  ({sizes})")
+    for r in report.runs:  # failures first: they are what to fix before reading the figures
+        if r.status != "ok":
+            console.print(f"[red]failed[/] {r.model}: {r.error}")
     table = Table(show_lines=False, header_style="bold")
     main = report.main_metric
     for col in ("model", "status", main, "load s", "docs/s", "p50/p95/p99 ms", "model MB", "cost / hardware"):
@@ -97,9 +99,6 @@ def print_summary(report: Report, console: Any = None) -> None:
                       fmt_num(s.get("best_docs_per_s")), lat, fmt_num(s.get("rss_delta_mb")), _cost_cell(c),
                       style="red" if r.status != "ok" else None)
     console.print(table)
-    for r in report.runs:
-        if r.status != "ok":
-            console.print(f"[red]failed[/] {r.model}: {r.error}")
     extra = [m for m in _secondary_metrics(report) if m != report.main_metric]
     if extra:
         t2 = Table(header_style="bold", title="quality")
@@ -116,7 +115,6 @@ def print_summary(report: Report, console: Any = None) -> None:
                       f"(diff {c.diff:+.4f}, p={fmt_p(c.p_value)}, {c.test}) → {verdict}")
     for line in render_fusion.terminal_lines(report):
         console.print(line)
-    integration_render.print_terminal(report, console)
     integration_render.print_terminal(report, console)
     for r in report.runs:
         rob = r.robustness or {}
@@ -175,7 +173,6 @@ def to_markdown(report: Report) -> str:
                              [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                "yes" if c.significant else "no", c.test] for c in report.comparisons]))
     out.append(render_fusion.markdown(report))
-    out.append(integration_render.markdown(report))
     out.append(integration_render.markdown(report))
     out.append("\n## Speed and memory\n")
     for r in ok:
@@ -295,7 +292,6 @@ def charts(report: Report) -> list[str]:
         out.append(svg_grouped_bars([short_name(r.model) for r in tp_models], [f"batch {b}" for b in sizes], vals,
                                     "Throughput of the embedding models (documents/s)", y_label="docs/s"))
     out += integration_render.charts(report)  # the Pareto charts of quality against bytes per vector
-    out += integration_render.charts(report)  # the Pareto charts of quality against bytes per vector
     return out
 
 
@@ -340,7 +336,6 @@ def to_html(report: Report) -> str:
                                 [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                   "yes" if c.significant else "no", c.test] for c in report.comparisons]))
     body.append(render_fusion.html(report))
-    body.append(integration_render.html(report))
     body.append(integration_render.html(report))
     if ok:
         body.append("<h2>Speed and memory</h2>")
