@@ -19,8 +19,8 @@ COMPRESSION_HEADERS = ("model", "precision", "dims", "rescore", "bytes/vector", 
                        "loss vs float32", "recall@100", "Pareto", "recommended")
 INDEX_CAPTION = ("Each setting searched through Milvus (Lite, in this process, or the server --index-uri names) for every query: the top {limit} for the metrics; "
                  "recall@10 is the share of exact search's top 10 the index returns. Build: index creation and "
-                 "loading, inserts not counted. Memory: the growth of this process's RSS from before the index was "
-                 "built to after the collection was loaded (Milvus Lite runs inside this process). Latency: single "
+                 "loading, inserts not counted. Memory: the index files Milvus Lite reads whole into memory when it "
+                 "loads the collection (the index's own size; not measured against a server). Latency: single "
                  "queries (top 10, the query vector already made) at concurrency 1 and 16; Milvus Lite serves them "
                  "from this process's threads.")
 COMPRESSION_CAPTION = ("The documents stored at each precision and dimension, searched exactly (queries in float32; "
@@ -184,9 +184,12 @@ def _hybrid_line(run: Any) -> str:
     if h.get("status") != "ok":
         return f"Hybrid BM25 + dense: not measured ({h.get('reason') or h.get('status')})."
     verdict = "yes" if h.get("recommended") else "no"
+    lat = h.get("added_latency_ms") or {}
+    cost = (f"adding {fmt_num(lat.get('p50'))} ms p50 and {fmt_num(lat.get('p95'))} ms p95 per query" if lat
+            else "its added latency was not measured")
     return (f"Hybrid BM25 + dense: {verdict}; {h.get('best_method')} fusion against the better part alone: "
-            f"{h.get('gain_ndcg_at_10', 0):+.4f} nDCG@10 on held-out queries (p={fmt_p(h.get('p_value', 1.0))}); "
-            "its added latency was not measured.")
+            f"{h.get('gain_ndcg_at_10', 0):+.4f} nDCG@10 on held-out queries (p={fmt_p(h.get('p_value', 1.0))}), "
+            f"{cost}.")
 
 
 def _rerank_line(run: Any) -> str:

@@ -14,9 +14,10 @@ a figure could not be measured.
   100 (a Milvus server refuses ef below the limit). `recall_at_10` is the share of exact search's top 10 that the
   index returns in its top 10; `metrics` are the project's retrieval metrics on the index's results.
 - `build_s`: index creation and loading (the inserts are not counted). `disk_mb`: the collection's folder in the Milvus
-  Lite database (data, index files, log). `memory_mb`: the growth of this process's RSS from before the index was
-  built to after the collection was loaded. Milvus Lite runs inside this process, so that growth is the index in
-  memory. Against a server both are left empty (the server's own metrics hold them), with a note.
+  Lite database (data, index files, log). `memory_mb`: the collection's index files, which Milvus Lite reads whole
+  into memory when it loads the collection (faiss `read_index`, numpy for FLAT): the index's own size in memory. An
+  RSS delta was tried and rejected: the allocator reuses what the previous setting's released index freed, so it
+  read 0.1 MB for an 8 MB HNSW graph. Against a server both are left empty (its own metrics hold them), with a note.
 - `latency_ms`: single queries (one query vector, top 10, the vectors already made) through the database at
   concurrency 1, 4 and 16: p50/p95/p99 and queries per second. Milvus Lite answers from threads of this process.
 
@@ -26,7 +27,6 @@ here: recall moves with them). Milvus Lite 2.x searched every collection by brut
 """
 from __future__ import annotations
 
-import gc
 import math
 import os
 import re
@@ -87,8 +87,8 @@ def measure_index(enc: Any, ds: Any, state: dict, options: IntegrationOptions, p
         progress("index", total, total)
     finally:
         kept = db.close()
-    for entry in entries:
-        if db.lite_note:
+    if db.lite_note:
+        for entry in entries:
             entry["note"] = _join(entry.get("note"), db.lite_note)
     if kept and entries:
         entries[0]["note"] = _join(entries[0].get("note"), f"index kept: {kept}")
@@ -127,13 +127,14 @@ class MilvusDatabase:
             raise ModelRunError(f"cannot open Milvus at {uri}: {exc}") from None
         self.uri = uri
 
-    def collection_mb(self, name: str) -> float | None:
-        """The collection's folder in a Milvus Lite database; None for a server."""
+    def collection_mb(self, name: str) -> tuple[float | None, float | None]:
+        """(the collection's folder, its index files) in a Milvus Lite database, in MB; (None, None) for a server."""
         if self.lite_path is None:
-            return None
+            return None, None
         folder = self.lite_path / "collections" / name
-        root = folder if folder.is_dir() else self.lite_path
-        return round(sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) / 2**20, 3)
+        files = [f for f in folder.rglob("*") if f.is_file()]
+        indexes = [f for f in files if f.parent.name == "indexes"]
+        return _mb(files), (_mb(indexes) if indexes else None)
 
     def close(self) -> str | None:
         """Drop or keep what was made; the path or URI kept, if any."""
@@ -163,31 +164,29 @@ def _measure_setting(db: MilvusDatabase, name: str, kind: str, build: dict, sear
                      doc_vecs: np.ndarray, query_vecs: np.ndarray, ds: Any, state: dict, requests: int,
                      seed: int) -> list[dict]:
     from embedwise.validators import metrics as M
-    from embedwise.validators.load import current_rss_mb
 
     client = db.client
     limit = min(SEARCH_LIMIT, len(doc_vecs))
+    db.collections.append(name)  # dropped on close, even half-made
     try:
         _create(client, name, doc_vecs)
-        db.collections.append(name)
-        gc.collect()
-        rss0 = current_rss_mb()
         t0 = time.perf_counter()
         client.create_index(name, _index_params(client, kind, build), sync=False)
         _wait_for_index(client, name)
         client.load_collection(name)
         build_s = time.perf_counter() - t0
-        rss1 = current_rss_mb()
         built = _built_params(client, name, build)
     except Exception as exc:  # this kind could not be built here (an older Milvus, a server without it)
         return [_entry(kind, build, search, limit, note=f"not built: {exc}") for search in searches]
-    local = db.lite_path is not None
-    memory_mb = round(max(0.0, rss1 - rss0), 1) if local and rss0 is not None and rss1 is not None else None
-    note = None if local else "disk and memory not measured: the Milvus server keeps them (see its own metrics)"
+    disk_mb, memory_mb = db.collection_mb(name)
+    note = None
+    if db.lite_path is None:
+        note = "disk and memory not measured: the Milvus server keeps them (see its own metrics)"
+    elif memory_mb is None:
+        note = "memory not measured: no index file found in the Milvus Lite folder"
     if built != {k: str(v) for k, v in build.items()}:
         note = _join(note, f"the database reports build parameters {built or 'none'}, not the {build} asked: "
                            "the figures are those of the index it built")
-    disk_mb = db.collection_mb(name)
     entries = []
     exact_top = {q: _top(state["results"][q], LATENCY_TOP_K) for q in state["query_ids"]}
     for search in searches:
@@ -310,6 +309,10 @@ def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return x / norms
+
+
+def _mb(files: list[Path]) -> float:
+    return round(sum(f.stat().st_size for f in files) / 2**20, 3)
 
 
 def _join(a: str | None, b: str) -> str:
