@@ -40,7 +40,8 @@ def print_index(run) -> None:
             continue
         one, many = e["latency_ms"]["1"], e["latency_ms"]["16"]
         ndcg = e["metrics"]["ndcg_at_10"]
-        print(f"{name:<44} {e['recall_at_10']:>9.4f} {ndcg:>8.4f} {ndcg - exact:>+9.4f} {e['build_s']:>8.2f} "
+        change = round(ndcg - exact, 4) + 0.0  # no "-0.0000" for a float's last bit
+        print(f"{name:<44} {e['recall_at_10']:>9.4f} {ndcg:>8.4f} {change:>+9.4f} {e['build_s']:>8.2f} "
               f"{e['disk_mb']:>8.1f} {e['memory_mb']:>7.1f} {one['p50']:>7.2f} {many['p95']:>10.1f} {many['qps']:>8.0f}")
         if e.get("note"):
             print(f"{'':<44} note: {e['note']}")
@@ -48,12 +49,12 @@ def print_index(run) -> None:
 
 def print_compression(run) -> None:
     documents = run.compression[0]["documents"]
-    print(f"{'setting':<30} {'bytes/vec':>9} {'nDCG@10':>8} {'loss':>8} {'recall@100':>10} "
+    print(f"{'setting':<40} {'bytes/vec':>9} {'nDCG@10':>8} {'loss':>8} {'recall@100':>10} "
           f"{'MB at ' + format(documents, ','):>14}")
     for e in run.compression:
         name = f"{e['precision']} {e['dims']}d" + (f" + rescore ({e['rescore']})" if e["rescore"] else "")
         mark = "  <- recommended" if e["recommended"] else ""
-        print(f"{name:<30} {e['bytes_per_vector']:>9.0f} {e['ndcg_at_10']:>8.4f} {e['loss']:>+8.4f} "
+        print(f"{name:<40} {e['bytes_per_vector']:>9.0f} {e['ndcg_at_10']:>8.4f} {e['loss']:>+8.4f} "
               f"{e['recall_at_100']:>10.4f} {e['index_mb_at_user_docs']:>14.2f}{mark}")
     if run.compression[0].get("note"):
         print(f"note: {run.compression[0]['note']}")
