@@ -130,8 +130,9 @@ def _signs(x: np.ndarray) -> np.ndarray:
 def _top_indices(q: np.ndarray, d: np.ndarray, k: int) -> list[np.ndarray]:
     """The rows of `d` with the `k` highest dot products, for each row of `q` (unordered)."""
     out: list[np.ndarray] = []
-    for start in range(0, len(q), 256):
-        out += list(_top_of(q[start:start + 256] @ d.T, k))
+    chunk = max(1, min(256, 64_000_000 // max(len(d), 1)))  # each similarity block under ~256 MB
+    for start in range(0, len(q), chunk):
+        out += list(_top_of(q[start:start + chunk] @ d.T, k))
     return out
 
 
