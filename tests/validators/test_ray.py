@@ -1,6 +1,6 @@
 """Validation on Ray: the distributed run gives the local run's metrics, survives a worker that dies, fills the cache a
-local re-run reads; a model that fails on every actor is reported failed; the CLI joins a real head node by address
-and refuses a wrong one with exit 2.
+local re-run reads; the CLI joins a real head node by address, reads a cache a local run filled and reports a model
+that fails on every actor as failed; a wrong address, or an actor no node can hold, is refused with exit 2.
 
 One local Ray instance serves the module (Ray starts in about ten seconds here); the head node is a `ray start --head`
 process group that the test stops by its id. Ray jobs are few: each one starts actors that import torch.
@@ -129,21 +129,16 @@ def test_sharded_search_equals_dense_search(ray_local):
             assert np.allclose(list(got[qid].values()), list(want[qid].values()), atol=1e-6)
 
 
-def test_a_model_that_fails_on_every_actor_is_reported_failed(ray_local, beir, tmp_path):
-    from embedwise.validators.distributed import make_backend
-    from embedwise.validators.run import validate
+def test_the_clusters_messages_go_to_standard_error(ray_local, capsys):
+    """Ray prints "a worker died, the task is retried" on standard output, where `--json` writes the report."""
+    from ray._private import worker
 
-    broken = tmp_path / "broken-model"
-    broken.mkdir()
-    (broken / "config.json").write_text('{"model_type": "bert"}')  # no weights: every actor fails to load it
-    backend = make_backend("local")
-    report = validate(beir, models=[str(broken)], use_cache=False, measure_speed=False, backend=backend,
-                      **{**QUIET, "include_bm25": True})
-    backend.close()
-    failed, bm25 = report.runs
-    assert failed.status == "failed" and bm25.status == "ok"
-    assert failed.error.startswith(f"could not load {broken}"), failed.error
-    assert "Traceback" not in failed.error and "ray" not in failed.error.lower()
+    from embedwise.validators.distributed import make_backend
+
+    make_backend("local").close()
+    worker.print_to_stdstream({"lines": ["a worker died"], "pid": "raylet", "is_err": False}, ignore_prefix=False)
+    out, err = capsys.readouterr()
+    assert "a worker died" in err and "a worker died" not in out
 
 
 def test_pool_size_and_resources():
@@ -194,24 +189,43 @@ def head_node():
         proc.wait(timeout=30)
 
 
-def test_cli_joins_a_head_node_by_address(head_node, beir, tiny_model, local_metrics, cli_env, tmp_path):
-    proc = subprocess.run(EXE + ["validate", "--data", str(beir), "--models", str(tiny_model), "--ray", head_node,
-                                 "--ray-actors", "1", "--no-speed", "--no-robustness", "--no-bm25", "--json",
+def test_cli_on_a_head_node_reads_the_local_cache_and_reports_a_model_failing_on_every_actor(
+        head_node, beir, tiny_model, local_metrics, cli_env, embedwise_home, tmp_path):
+    from embedwise.validators.cache import EmbeddingCache
+    from embedwise.validators.run import validate
+
+    # A local run fills the embedding cache of the CLI's home: the run on the cluster reads every vector back.
+    cache = EmbeddingCache(Path(embedwise_home) / "cache" / "embeddings.sqlite")
+    validate(beir, models=[str(tiny_model)], cache=cache, measure_speed=False, **QUIET)
+    cache.close()
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "bert"}')  # no weights: every actor fails to load it
+    proc = subprocess.run(EXE + ["validate", "--data", str(beir), "--models", f"{tiny_model},{broken}",
+                                 "--ray", head_node, "--no-speed", "--no-robustness", "--no-bm25", "--json",
                                  "--out", str(tmp_path / "out")],
                           env=cli_env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(proc.stdout)
     assert data["settings"]["backend"] == "ray"
-    (run,) = data["runs"]
-    assert run["status"] == "ok", run["error"]
-    assert_same_metrics(run["metrics"], local_metrics)
+    tiny, failed = data["runs"]
+    assert tiny["status"] == "ok", tiny["error"]
+    assert tiny["cache"] == {"hits": 158 + 8, "misses": 0}
+    assert_same_metrics(tiny["metrics"], local_metrics)  # searched on the head node
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith(f"could not load {broken}"), failed["error"]
+    assert not any(word in failed["error"] for word in ("Traceback", "RayTaskError", "ActorDied", "UDF", "ray.data"))
 
 
-def test_cli_refuses_a_wrong_address(beir, cli_env):
+def test_cli_refuses_a_wrong_address_and_an_actor_no_node_can_hold(beir, cli_env):
     port = free_port()  # nothing listens there
-    for address, message in ((f"127.0.0.1:{port}", f"--ray 127.0.0.1:{port}: no Ray cluster answers"),
-                             ("headnode", "--ray headnode: expected host:port")):
-        proc = subprocess.run(EXE + ["validate", "--data", str(beir), "--models", "bm25", "--ray", address],
+    for ray_args, message in (
+            (["--ray", f"127.0.0.1:{port}"], f"--ray 127.0.0.1:{port}: no Ray cluster answers"),
+            (["--ray", "headnode"], "--ray headnode: expected host:port"),
+            # a bare --ray starts a local instance, which has no GPU: stopped before any model, the instance too
+            (["--ray-gpus-per-actor", "1", "--ray"], "--ray-gpus-per-actor: each actor asks for 1 GPU(s) but the "
+                                                     "cluster has 0")):
+        proc = subprocess.run(EXE + ["validate", "--data", str(beir), "--models", "bm25", *ray_args],
                               env=cli_env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2, proc.stderr
         assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

@@ -62,9 +62,9 @@ def connect(address: str) -> str:
         use_token_if_present()
     try:
         if local:
-            ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+            ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         else:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     except Exception as exc:  # noqa: BLE001 - ConnectionError, version mismatch (RuntimeError), bad auth token...
         hint = ""
         if "token" in f"{exc} {exc.__cause__}".lower():
@@ -97,8 +97,19 @@ def disconnect(connection: str) -> None:
 
 def quiet_ray_data() -> None:
     """Ray Data's progress bars and execution logs off (the run draws its own progress); a failure in a batch raises
-    the model's own exception, so its message reaches the report instead of Ray's wrapper."""
+    the model's own exception, so its message reaches the report instead of Ray's wrapper. The cluster's messages (a
+    worker died, a task is retried) go to standard error: Ray prints them on standard output, where `--json` writes
+    the report."""
     import ray.data
+    from ray._private import worker
+
+    printer = getattr(worker, "print_to_stdstream", None)
+    if printer is not None and not getattr(printer, "to_stderr", False):
+        def to_stderr(data: dict, ignore_prefix: bool) -> None:
+            printer({**data, "is_err": True}, ignore_prefix)
+
+        to_stderr.to_stderr = True  # type: ignore[attr-defined]
+        worker.print_to_stdstream = to_stderr
 
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
