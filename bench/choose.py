@@ -134,12 +134,18 @@ def main() -> int:
 
         data = Path(args.eval) / args.bare_set
         path = str(packaged_model_path(found["all-MiniLM-L6-v2"]))
-        bare_s, bare_rho = bare_encode_and_score(data, path)
-        t0 = time.perf_counter()
-        rep = validate(data, models=[f"minilm={path}"], use_cache=False, measure_speed=False,
-                       measure_robustness=False, include_bm25=False, write_files=False, store=False)
-        ours = time.perf_counter() - t0
-        print(f"== full quality run of all-MiniLM-L6-v2 on {args.bare_set} ==\nbare script {bare_s:.1f} s "
+        bare, mine = [], []
+        for _ in range(2):  # alternated, the faster of two each: the machine is shared and noisy
+            bare_s, bare_rho = bare_encode_and_score(data, path)
+            bare.append(bare_s)
+            t0 = time.perf_counter()
+            rep = validate(data, models=[f"minilm={path}"], use_cache=False, measure_speed=False,
+                           measure_robustness=False, include_bm25=False, write_files=False, store=False)
+            mine.append(time.perf_counter() - t0)
+        bare_s, ours = min(bare), min(mine)
+        print(f"== full quality run of all-MiniLM-L6-v2 on {args.bare_set} (best of 2 each, alternated) ==\n"
+              f"runs: bare {', '.join(f'{x:.1f}' for x in bare)} s; embedwise {', '.join(f'{x:.1f}' for x in mine)} s\n"
+              f"bare script {bare_s:.1f} s "
               f"(spearman {bare_rho:.5f}); embedwise {ours:.1f} s (spearman "
               f"{rep.runs[0].metrics.get('cosine_spearman', float('nan')):.5f}); ratio {ours / bare_s:.2f} (goal <= 1.00)")
     return 0

@@ -59,15 +59,22 @@ def choose(data: str | Path, *, requirements: Any = None, models: Sequence[str] 
         candidates = [Candidate(ref) for ref in refs]
         screening: list[dict] = []
         dropped: list[dict] = []
+        for c in candidates:
+            worker.identify(c)
+        plan_key = worker.plan_key(candidates, clock.budget)
+        if not full:
+            worker.load_plan(plan_key)
         media = getattr(ds, "modality", "text") != "text"
         if full or media:  # the sampler knows text sets; image and audio candidates are measured whole
             finalists = [(c, ds, "full") for c in candidates]
             if media and not full:
-                worker.budget_stops.append("no screening on image or audio data: every candidate was measured whole")
+                worker.stop("no screening on image or audio data: every candidate was measured whole")
         else:
             finalists = worker.screen(candidates, screening, dropped)
         final_runs = worker.measure(finalists, measure_speed=measure_speed, measure_robustness=measure_robustness,
                                     speed_config=speed_config, integration=integration)
+        if not full:
+            worker.save_plan(plan_key)
     finally:
         if own_cache is not None:
             own_cache.close()

@@ -104,7 +104,9 @@ def decide(finalists: list[dict], task: str, req: Any, *, comparisons: dict[tupl
     eligible = [r for r in rows if not r["ruled_out"]]
     if not eligible:
         decision = {"verdict": "no finalist meets the hard limits" if rows else "no model could be measured",
-                    "model": None, "runner_up": None, "confidence": "high" if rows else "low", "priority": priority,
+                    "model": None, "runner_up": None, "priority": priority,
+                    "confidence": {"level": "high", "why": ["every finalist was measured and breaks a limit"]} if rows
+                    else {"level": "low", "why": ["no model could be measured"]},
                     "reasons": [f"{r['model']}: {'; '.join(r['ruled_out'])}" for r in rows], "dropped": dropped,
                     "not_measured": not_measured, "main_metric": main}
         return decision, _ranking(rows, [], dropped, main)

@@ -77,6 +77,8 @@ class Worker:
         self.pool_note: str | None = None
         self.budget_stops: list[str] = []
         self.media = getattr(ds, "modality", "text") != "text"  # measured whole: no text to sample or time
+        self.replay: dict | None = None  # the plan of an earlier run on the same data and candidates
+        self.plan: dict = {"pooled": None, "rounds": [], "finals": {}}  # this run's plan, stored for a re-run
 
     # --- measuring ----------------------------------------------------------------------------------------------------
 
@@ -131,8 +133,8 @@ class Worker:
             return 0.0
         return chars * (c.seconds_per_char or 0.0) + c.load_s
 
-    def probe(self, c: Candidate) -> None:
-        """Load the model once and time it on a few uncached texts of the data (they stay in the cache)."""
+    def identify(self, c: Candidate) -> Any:
+        """The candidate's encoder (not loaded): its kind, name and cache keys. None when it cannot be made."""
         from embedwise.validators.encoders import make_encoder
 
         o = self.options
@@ -141,12 +143,15 @@ class Worker:
                                batch_size=o["batch_size"])
         except Exception:  # noqa: BLE001 - the model's run reports the error
             c.kind = "unknown"
-            return
+            return None
         c.kind, c.name = enc.kind, enc.name
-        if enc.kind != "dense":
-            return
-        roles = {role for role, _ in self.texts(self.ds)}
-        self.keys[c.ref] = {role: enc.cache_key(role) for role in roles | {"query", "document"}}
+        if enc.kind == "dense" and not self.media:
+            roles = {role for role, _ in self.texts(self.ds)}
+            self.keys[c.ref] = {role: enc.cache_key(role) for role in roles | {"query", "document"}}
+        return enc
+
+    def time_encoding(self, c: Candidate, enc: Any) -> None:
+        """Load the model once and time it on a few uncached texts of the data (they stay in the cache)."""
         role, pool = self.texts(self.ds)[0]
         order = self.sampler._order("probe", list(range(len(pool))))[:400]
         sample = [pool[i] for i in order]
@@ -155,7 +160,6 @@ class Worker:
         texts = [sample[i] for i in missing[:PROBE_TEXTS]]
         if not texts:
             c.seconds_per_char = 0.0
-            enc.close()
             return
         try:
             enc.load()
@@ -165,8 +169,35 @@ class Worker:
             c.load_s = enc.load_seconds or 0.0
         except Exception:  # noqa: BLE001 - the model's run reports the error
             c.kind = "failed"
-        finally:
-            enc.close()
+
+    def stop(self, note: str) -> None:
+        """Something the budget (or the data) left out: said once in the decision's `not_measured`."""
+        if note not in self.budget_stops:
+            self.budget_stops.append(note)
+
+    # --- the plan, stored for a re-run ----------------------------------------------------------------------------------
+
+    def plan_key(self, candidates: list[Candidate], budget: float | None) -> str:
+        import hashlib
+        import json
+
+        who = [[c.ref, self.keys.get(c.ref, {}).get("document")] for c in candidates]
+        what = json.dumps(["plan", self.ds.name, self.ds.summary(), who, budget, self.ctx.seed], default=str)
+        return hashlib.sha256(what.encode()).hexdigest()
+
+    def load_plan(self, key: str) -> None:
+        """A re-run on the same data, candidates and budget takes the same steps: the rounds, the pool and the
+        finalists' bases come from the first run, so everything is read from the cache and no model is loaded."""
+        stored = self.ctx.cache.get_measurement(key) if self.ctx.cache is not None else None
+        if stored is not None:
+            self.replay = stored[0]
+            for note in self.replay.get("stops", []):
+                self.stop(note)
+            self.pool_note = self.replay.get("pool_note")
+
+    def save_plan(self, key: str) -> None:
+        if self.ctx.cache is not None and self.replay is None:
+            self.ctx.cache.put_measurement(key, {**self.plan, "stops": self.budget_stops, "pool_note": self.pool_note})
 
     # --- screening ----------------------------------------------------------------------------------------------------
 
@@ -174,7 +205,12 @@ class Worker:
         """Successive halving; returns the finalists as (candidate, the data set to measure it on, basis)."""
         self.progress("screening", 0, 1)
         for c in candidates:
-            self.probe(c)
+            if self.replay is None and c.ref in self.keys:  # a dense text model (see `identify`): time it
+                enc = self.identify(c)
+                try:
+                    self.time_encoding(c, enc)
+                finally:
+                    enc.close()
         alive = []
         for c in candidates:
             if c.kind in ("sparse", "api"):  # BM25 costs seconds; an API is billed per call: both measured whole
@@ -189,13 +225,15 @@ class Worker:
         n = min(n_all, max(20, n_all // 8))
         previous = 0
         round_no = 0
-        while len(alive) > 1 and previous < n_all:
-            n = self._fit(alive, previous, n)
+        planned = list(self.replay["rounds"]) if self.replay is not None else None
+        while len(alive) > 1 and previous < n_all and (planned is None or planned):
+            n = planned.pop(0) if planned is not None else self._fit(alive, previous, n)
             if n is None:
-                self.budget_stops.append(f"screening stopped after round {round_no}: the next round did not fit "
+                self.stop(f"screening stopped after round {round_no}: the next round did not fit "
                                          "the time budget")
                 break
             round_no += 1
+            self.plan["rounds"].append(n)
             t0 = time.perf_counter()
             sub = self.sampler.subset(n)
             runs = []
@@ -223,7 +261,7 @@ class Worker:
         self.progress("screening", 1, 1)
         alive.sort(key=lambda c: -(c.last.metrics.get(self.main, 0.0) if c.last else 0.0))
         if len(alive) > MAX_FINALISTS:
-            self.budget_stops.append(f"{', '.join(c.name for c in alive[MAX_FINALISTS:])}: survived the screening but "
+            self.stop(f"{', '.join(c.name for c in alive[MAX_FINALISTS:])}: survived the screening but "
                                      f"only the best {MAX_FINALISTS} were measured in full")
         return [(c, self.ds, "full") for c in alive[:MAX_FINALISTS]]
 
@@ -237,12 +275,18 @@ class Worker:
         """The cheapest dense model measured on the whole set pools documents for every sampled query."""
         if not isinstance(self.ds, RetrievalSet):
             return
-        dense = [c for c in alive if c.kind == "dense" and c.seconds_per_char is not None]
+        dense = [c for c in alive if c.kind == "dense" and (self.replay is not None or c.seconds_per_char is not None)]
         if not dense:
             return
-        cheapest = min(dense, key=lambda c: self.cost(c, self.ds))
-        needed = self.cost(cheapest, self.ds)
+        if self.replay is not None:
+            cheapest = next((c for c in dense if c.ref == self.replay["pooled"]), None)
+            needed = 0.0 if cheapest is not None else float("inf")
+            cheapest = cheapest or dense[0]
+        else:
+            cheapest = min(dense, key=lambda c: self.cost(c, self.ds))
+            needed = self.cost(cheapest, self.ds)
         if needed <= POOLING_SHARE * self.clock.remaining():
+            self.plan["pooled"] = cheapest.ref
             cheapest.full = cheapest.last = self.run(cheapest, self.ds)
             self._keep_ranking(cheapest)
         else:
@@ -269,13 +313,22 @@ class Worker:
             self.progress("models", i, len(finalists))
             left = len(finalists) - i
             share = self.clock.remaining() / left
-            basis_ds, basis = self._basis(c, share)
-            speed = self._speed_config(speed_config, share)
-            self.ctx.robustness_sample = 50 if share > 120 else 20
+            planned = (self.replay or {}).get("finals", {}).get(c.ref)
+            if planned is not None:
+                basis = planned["basis"]
+                basis_ds = self.ds if basis == "full" else getattr(self, "sub", self.ds)
+                speed = self._speed_config(speed_config, planned["per_step"])
+                self.ctx.robustness_sample = planned["robustness"]
+            else:
+                basis_ds, basis = self._basis(c, share)
+                speed = self._speed_config(speed_config, self._speed_cap(speed_config, share))
+                self.ctx.robustness_sample = self._robustness_sample(c, share) if measure_robustness else 0
+            self.plan["finals"][c.ref] = {"basis": basis, "robustness": self.ctx.robustness_sample,
+                                          "per_step": speed.max_seconds_per_step if speed else None}
             self.ctx.integration = integration
             stored = self._stored_speed(c, speed) if measure_speed else None
             run = self.run(c, basis_ds, measure_speed=measure_speed and speed is not None and stored is None,
-                           speed=speed, measure_robustness=measure_robustness and share > 20)
+                           speed=speed, measure_robustness=self.ctx.robustness_sample > 0)
             self.ctx.integration = None
             if run.status == "ok" and stored is not None:
                 run.speed = {**run.speed, **stored[0]}
@@ -289,11 +342,23 @@ class Worker:
         self.progress("models", len(finalists), len(finalists))
         return out
 
+    def _robustness_sample(self, c: Candidate, share: float) -> int:
+        """How many texts the perturbation test can take (each is embedded four times) in a fifth of the share."""
+        if self.clock.budget is None or self.media or not c.seconds_per_char:
+            return 50
+        texts = self.texts(self.ds)[-1][1]  # queries (retrieval) or the texts themselves
+        mean_chars = sum(map(len, texts[:500])) / max(min(len(texts), 500), 1)
+        n = int(0.2 * share / (4 * mean_chars * c.seconds_per_char + 1e-9))
+        if n < 5:
+            self.stop(f"{c.name or c.ref}: robustness (no time left in the budget)")
+            return 0
+        return min(50, n)
+
     def _basis(self, c: Candidate, share: float) -> tuple[Dataset, str]:
         if self.media or c.full is not None or self.clock.budget is None or self.cost(c, self.ds) <= 0.6 * share:
             return self.ds, "full"
         sub = getattr(self, "sub", None) or self.sampler.subset(min(self.sampler.size(), 20))
-        self.budget_stops.append(f"{c.name or c.ref}: quality measured on the last screening sample, not the whole "
+        self.stop(f"{c.name or c.ref}: quality measured on the last screening sample, not the whole "
                                  f"set (~{self.cost(c, self.ds):.0f} s more than the budget left)")
         return sub, "pool"
 
@@ -306,14 +371,20 @@ class Worker:
                     f"{d['of_documents']} documents")
         return f"a sample of {d['items']} of {d['of_items']} items"
 
-    def _speed_config(self, given: SpeedConfig | None, share: float) -> SpeedConfig | None:
+    def _speed_cap(self, given: SpeedConfig | None, share: float) -> float | None:
+        """Seconds per load-test step that fit a quarter of the finalist's share (None: no time for a load test)."""
         cfg = given or SpeedConfig()
         if self.clock.budget is None:
-            return cfg
-        steps = len(cfg.batch_sizes) + len(cfg.concurrency)
-        per_step = min(cfg.max_seconds_per_step, 0.25 * share / steps)
+            return cfg.max_seconds_per_step
+        per_step = min(cfg.max_seconds_per_step, 0.25 * share / (len(cfg.batch_sizes) + len(cfg.concurrency)))
         if per_step < 0.5:
-            self.budget_stops.append("the load test was skipped: no time left in the budget")
+            self.stop("the load test was skipped: no time left in the budget")
+            return None
+        return per_step
+
+    def _speed_config(self, given: SpeedConfig | None, per_step: float | None) -> SpeedConfig | None:
+        cfg = given or SpeedConfig()
+        if per_step is None:
             return None
         return SpeedConfig(sample_texts=cfg.sample_texts, batch_sizes=cfg.batch_sizes, concurrency=cfg.concurrency,
                            requests_per_level=cfg.requests_per_level, max_seconds_per_step=per_step,
