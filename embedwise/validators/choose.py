@@ -82,8 +82,9 @@ def choose(data: str | Path, *, requirements: Any = None, models: Sequence[str] 
               and all(r.model != c.last.model for r, _ in final_runs)]
     runs = [r for r, _ in final_runs] + failed
     report = new_report(run_id, data, ds, runs, shortlist, cache)
-    report.decision, report.ranking = _decide(ds, req, final_runs, dropped, worker.not_measured(final_runs, full,
-                                                                                                measure_speed), db, qpm)
+    measured = final_runs + [(r, {"basis": "full", "basis_text": "the whole set"}) for r in failed]
+    report.decision, report.ranking = _decide(ds, req, measured, dropped, worker.not_measured(final_runs, full,
+                                                                                              measure_speed), db, qpm)
     report.screening = screening
     report.settings = {"models": refs, "time_budget_s": time_budget if not full else None, "full": full,
                        "use_cache": use_cache, "device": device or "auto", "seed": seed,

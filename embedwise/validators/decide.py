@@ -91,6 +91,7 @@ def decide(finalists: list[dict], task: str, req: Any, *, comparisons: dict[tupl
     churn = getattr(getattr(req, "data", None), "monthly_churn", 0.0) or 0.0
     tol = TOLERANCE[priority]
     rows = []
+    failed = [f["run"] for f in finalists if f["run"].status != "ok"]
     for f in finalists:
         run = f["run"]
         if run.status != "ok":
@@ -109,7 +110,7 @@ def decide(finalists: list[dict], task: str, req: Any, *, comparisons: dict[tupl
                     else {"level": "low", "why": ["no model could be measured"]},
                     "reasons": [f"{r['model']}: {'; '.join(r['ruled_out'])}" for r in rows], "dropped": dropped,
                     "not_measured": not_measured, "main_metric": main}
-        return decision, _ranking(rows, [], dropped, main)
+        return decision, _ranking(rows, [], dropped, main, failed)
     best = max(eligible, key=lambda r: r["value"])
 
     def significant(a: str, b: str) -> bool:
@@ -139,7 +140,7 @@ def decide(finalists: list[dict], task: str, req: Any, *, comparisons: dict[tupl
                 "confidence": _confidence(winner, best, runner, contenders, significant, finalists, req),
                 "priority": priority, "main_metric": main, "value": winner["value"], "reasons": reasons["long"],
                 "cost": winner["cost"], "dropped": dropped, "not_measured": not_measured}
-    return decision, _ranking(rows, order, dropped, main)
+    return decision, _ranking(rows, order, dropped, main, failed)
 
 
 def _points(x: float) -> str:
@@ -234,7 +235,8 @@ def _confidence(winner: dict, best: dict, runner: dict | None, contenders: list[
     return {"level": level, "why": why}
 
 
-def _ranking(rows: list[dict], order: list[dict], dropped: list[dict], main: str) -> list[dict]:
+def _ranking(rows: list[dict], order: list[dict], dropped: list[dict], main: str,
+             failed: list[ModelRun]) -> list[dict]:
     out = []
     for i, r in enumerate(order):
         out.append({"rank": i + 1, "model": r["model"], "status": "winner" if i == 0 else "finalist", main: r["value"],
@@ -253,4 +255,6 @@ def _ranking(rows: list[dict], order: list[dict], dropped: list[dict], main: str
                     "quality_basis": "screening", "round": d["round"],
                     "reasons": [f"round {d['round']}: {d['diff'] * 100:.1f} points below {d['best']} "
                                 f"(p={d['p_holm']:.3g} after Holm, {d['n']} paired)"]})
+    out += [{"rank": None, "model": r.model, "status": "failed", main: None, "quality_basis": None,
+             "reasons": [r.error or "failed"]} for r in failed]
     return out

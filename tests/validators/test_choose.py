@@ -140,6 +140,8 @@ def test_every_model_failing_exits_non_zero(topics, tmp_path, embedwise_home):
     result = CliRunner().invoke(app, ["choose", "--data", str(topics), "--models", "nobody/not-a-model",
                                       "--no-bm25", "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert [(r["model"], r["status"]) for r in report["ranking"]] == [("nobody/not-a-model", "failed")]
     assert "every model failed" in str(result.exception) or "every model failed" in result.output
 
 

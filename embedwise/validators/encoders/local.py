@@ -150,7 +150,7 @@ class SentenceTransformerEncoder(BaseEncoder):
                 hint = " (not found locally; the hub may be unreachable: download it first or pass a local folder)"
             raise ModelRunError(f"could not load {self.name}: {type(exc).__name__}: {msg}{hint}") from exc
         seq = getattr(self.model, "max_seq_length", None)
-        if seq:
+        if seq and seq != float("inf"):  # a static model reads any length: no limit
             self.max_tokens = int(seq)
         getdim = getattr(self.model, "get_embedding_dimension", None) or getattr(
             self.model, "get_sentence_embedding_dimension")
@@ -181,6 +181,9 @@ class SentenceTransformerEncoder(BaseEncoder):
         texts = list(texts)
         for start in range(0, len(texts), 1024):
             chunk = [prefix + t for t in texts[start:start + 1024]]
+            if not callable(tok):  # a static model holds a bare `tokenizers.Tokenizer`
+                out += [len(e.ids) for e in tok.encode_batch(chunk)]
+                continue
             enc = tok(chunk, add_special_tokens=True, truncation=False, return_attention_mask=False,
                       return_token_type_ids=False)
             out += [len(ids) for ids in enc["input_ids"]]
