@@ -1,12 +1,14 @@
 """Encoding on the cluster: what `BaseEncoder.embed` does locally, with the model run by an actor pool.
 
-The texts the cache does not hold, longest first and each once, become a Ray Data dataset in blocks; `map_batches`
-runs `EncodeBatches` on a pool of actors that each load the model once; the vectors stream back to the driver, which
-writes them to its embedding cache batch by batch (so a re-run, here or on the cluster, reads them back).
+The texts (or image and audio items) the cache does not hold, longest first and each once, become a Ray Data dataset
+in blocks; `map_batches` runs `EncodeBatches` on a pool of actors that each load the model once; the vectors stream
+back to the driver, which writes them to its embedding cache as they come (so a re-run, here or on the cluster, reads
+them back).
 """
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 from typing import Any, Callable, Iterator, Sequence
 
@@ -37,7 +39,7 @@ class EncodeBatches:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.error is not None:
             raise ModelRunError(self.error)
-        vectors, tokens = self.encoder.embed([str(t) for t in batch["text"]], self.role)
+        vectors, tokens = self.encoder.embed([pickle.loads(item) for item in batch["item"]], self.role)
         return {"row": batch["row"], "vector": vectors, "tokens": np.asarray(tokens, dtype=np.int64)}
 
 
@@ -119,7 +121,9 @@ def _run(enc: Any, texts: list[str], role: str, actors: int, cpus_per_actor: flo
     # cluster cannot place yet waits while the others work.
     rows_per_block = chunk * max(1, min(64, math.ceil(n_chunks / (4 * actors))))
     rows = np.arange(len(texts), dtype=np.int64)
-    blocks = [pa.table({"row": rows[s:s + rows_per_block], "text": texts[s:s + rows_per_block]})
+    # Items travel pickled: a text, or an image or audio item (a str subclass that carries its file) arrives whole.
+    items = pa.array([pickle.dumps(t, protocol=5) for t in texts], type=pa.binary())
+    blocks = [pa.table({"row": rows[s:s + rows_per_block], "item": items[s:s + rows_per_block]})
               for s in range(0, len(texts), rows_per_block)]
     try:
         with warnings.catch_warnings():
