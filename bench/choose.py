@@ -87,7 +87,7 @@ def main() -> int:
     ap.add_argument("--bare-set", default="stsbenchmark")
     args = ap.parse_args()
 
-    from embedwise.validators.schedule import parse_duration
+    from embedwise.validators.budget import parse_duration
 
     work = Path(tempfile.mkdtemp(prefix="embedwise-bench-choose-"))
     found, missing = prepare(Path(tempfile.gettempdir()) / "embedwise-bench-models")

@@ -14,13 +14,21 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from embedwise.validators import plan
+from embedwise.validators.budget import Candidate, Clock
 from embedwise.validators.compare import paired
 from embedwise.validators.data import Dataset, STSSet
 from embedwise.validators.load import SpeedConfig
 from embedwise.validators.measure import Context, LocalBackend
 from embedwise.validators.results import ModelRun, Report
-from embedwise.validators.run import finish, load_dataset, new_report, new_run_id, open_cache, report_folder
-from embedwise.validators.schedule import Candidate, Clock, Worker
+from embedwise.validators.run import (
+    finish,
+    load_dataset,
+    new_report,
+    new_run_id,
+    open_cache,
+    report_folder,
+)
+from embedwise.validators.schedule import Worker
 
 Progress = Callable[[str, int, int], None]
 

@@ -148,7 +148,7 @@ def run_choose(*, data: Path, requirements: Path | None, models: str | None, top
     from embedwise.validators.choose import choice_json, choose
     from embedwise.validators.choose_render import print_decision
     from embedwise.validators.report import print_summary
-    from embedwise.validators.schedule import parse_duration
+    from embedwise.validators.budget import parse_duration
 
     options.check()
     budget = parse_duration(time_budget)
