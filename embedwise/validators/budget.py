@@ -41,7 +41,8 @@ class Clock:
         return time.perf_counter() - self.start
 
     def remaining(self) -> float:
-        return float("inf") if self.budget is None else max(0.0, self.budget - self.elapsed())
+        """Time left, planned against 95% of the budget: estimates err, and the report still has to be written."""
+        return float("inf") if self.budget is None else max(0.0, 0.95 * self.budget - self.elapsed())
 
 
 @dataclass

@@ -31,7 +31,8 @@ class Worker:
         self.ds, self.ctx, self.clock, self.options, self.progress = ds, ctx, clock, options, progress
         self.sampler = S.Sampler(ds, ctx.seed)
         self.main = MAIN_METRIC[ds.task]
-        self.keys: dict[str, dict[str, str]] = {}  # ref -> role -> cache key
+        self.keys: dict[str, dict[str, str]] = {}  # dense text models: ref -> role -> cache key
+        self.speed_keys: dict[str, str] = {}  # every model: ref -> the key its load test is stored under
         self.pool_note: str | None = None
         self.budget_stops: list[str] = []
         self.media = getattr(ds, "modality", "text") != "text"  # measured whole: no text to sample or time
@@ -49,6 +50,8 @@ class Worker:
                         trust_remote_code=o["trust_remote_code"], batch_size=o["batch_size"],
                         queries_per_month=o["queries_per_month"], **kwargs)
         c.name = run.model
+        if run.status == "ok" and isinstance(sub, RetrievalSet) and sub is not self.ds:
+            self._estimate_whole_corpus(run, sub)
         encoded = (run.cache or {}).get("misses", 0)
         if run.status == "ok" and encoded and c.kind == "dense" and not kwargs.get("measure_speed") and not self.media:
             chars = self._uncached_chars_estimate(c, encoded, sub)
@@ -56,6 +59,19 @@ class Worker:
             if chars and spent > 0:
                 c.seconds_per_char = spent / chars
         return run
+
+    def _estimate_whole_corpus(self, run: ModelRun, sub: RetrievalSet) -> None:
+        """A non-pooling model's pooled nDCG@10 is an upper bound: its figures become the whole-corpus estimate
+        (`screen.Sampler.estimate_whole_corpus`), the pooled one kept as `ndcg_at_10_pool`."""
+        results = (self.ctx.rankings or {}).get(run.model)
+        if results is None:
+            return
+        per_query = self.sampler.estimate_whole_corpus(sub, results)
+        run.metrics["ndcg_at_10_pool"] = run.metrics.get("ndcg_at_10", 0.0)
+        run.metrics["ndcg_at_10"] = sum(per_query.values()) / max(len(per_query), 1)
+        run.per_query["ndcg_at_10"] = per_query
+        run.info["quality_estimate"] = ("ndcg_at_10 estimated for the whole corpus from the pool and its random "
+                                        "sample; the other metrics are the pool's (upper bounds)")
 
     def _uncached_chars_estimate(self, c: Candidate, encoded: int, sub: Dataset) -> float:
         texts = [t for _, ts in self.texts(sub) for t in ts]
@@ -103,6 +119,7 @@ class Worker:
             c.kind = "unknown"
             return None
         c.kind, c.name = enc.kind, enc.name
+        self.speed_keys[c.ref] = enc.cache_key("document")  # BM25's load test is reused too
         if enc.kind == "dense" and not self.media:
             roles = {role for role, _ in self.texts(self.ds)}
             self.keys[c.ref] = {role: enc.cache_key(role) for role in roles | {"query", "document"}}
@@ -349,7 +366,7 @@ class Worker:
                            warmup=cfg.warmup, seed=cfg.seed)
 
     def _speed_key(self, c: Candidate, speed: SpeedConfig | None) -> str | None:
-        key = self.keys.get(c.ref, {}).get("document")
+        key = self.speed_keys.get(c.ref)
         if key is None or self.ctx.cache is None or speed is None:
             return None
         import hashlib

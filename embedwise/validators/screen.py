@@ -5,8 +5,8 @@ Retrieval samples queries and scores them against a pooled corpus, the way MMTEB
 every document judged for a sampled query, the top `depth` of each pooling model (BM25 and the cheapest dense
 candidate, both measured on the whole corpus) for each sampled query, and a random sample of the corpus. A pooling
 model's top documents are all in the pool, so its figure on the pool is its figure on the whole corpus; any other
-model can only look better on the pool than on the whole corpus (the documents left out are unjudged, so they could
-only have pushed relevant ones down): the screening is lenient to them, never harsh. Classification, STS and
+model would look better on the pool than on the whole corpus (the documents left out are unjudged distractors), so
+its nDCG@10 is estimated for the whole corpus from the random sample (`Sampler.estimate_whole_corpus`). Classification, STS and
 clustering sample test items, pairs or texts. Samples are prefixes of one seeded order, so each round's sample holds
 the previous one and the embedding cache turns a round into the new texts only.
 
@@ -24,6 +24,7 @@ from embedwise.validators.results import MAIN_METRIC, Comparison, ModelRun
 
 POOL_DEPTH = 10
 RANDOM_DOCS_PER_QUERY = 2
+MIN_RANDOM_DOCS = 100
 ALPHA = 0.05
 
 
@@ -80,17 +81,52 @@ class Sampler:
 
     def pool(self, queries: list[str]) -> list[str]:
         """The pooled corpus for these queries, in corpus order."""
+        core, sample = self.pool_parts(queries)
+        keep = core | sample
+        return [d for d in self.ds.corpus if d in keep]  # type: ignore[union-attr]
+
+    def pool_parts(self, queries: list[str]) -> tuple[set[str], set[str]]:
+        """(the core: judged documents and the pooling models' top documents; the random sample of the corpus)."""
         ds = self.ds
         assert isinstance(ds, RetrievalSet)
-        keep: set[str] = set()
+        core: set[str] = set()
         for q in queries:
-            keep.update(d for d in ds.qrels.get(q, {}) if d in ds.corpus)
+            core.update(d for d in ds.qrels.get(q, {}) if d in ds.corpus)
             for results in self.rankings.values():
                 top = sorted(results.get(q, {}).items(), key=lambda kv: -kv[1])[:POOL_DEPTH]
-                keep.update(d for d, _ in top)
-        extra = RANDOM_DOCS_PER_QUERY * len(queries)
-        keep.update(self._order("corpus", list(ds.corpus))[:extra])
-        return [d for d in ds.corpus if d in keep]
+                core.update(d for d, _ in top)
+        extra = max(RANDOM_DOCS_PER_QUERY * len(queries), MIN_RANDOM_DOCS)
+        return core, set(self._order("corpus", list(ds.corpus))[:extra])
+
+    def estimate_whole_corpus(self, sub: RetrievalSet, results: dict[str, dict[str, float]]) -> dict[str, float]:
+        """Per-query nDCG@10 on the whole corpus, estimated from a model's scores on the pool.
+
+        The documents outside the core are unjudged; how many of them outrank a relevant document is estimated from
+        the random sample (those of its documents outside the core that score higher, scaled to all the documents
+        outside the core), so a model that never had its own top documents pooled is not flattered by the missing
+        distractors. The relevant documents' estimated ranks give DCG@10 with trec_eval's linear gains.
+        """
+        import math
+
+        core, sample = self.pool_parts(list(sub.queries))
+        outside = [d for d in sample if d not in core]
+        scale = (len(self.ds.corpus) - len(core)) / max(len(outside), 1)  # type: ignore[union-attr]
+        out: dict[str, float] = {}
+        for q in sub.queries:
+            scores = results.get(q, {})
+            gains = {d: g for d, g in sub.qrels.get(q, {}).items() if g > 0}
+            ideal = sum(g / math.log2(i + 2) for i, g in enumerate(sorted(gains.values(), reverse=True)[:10]))
+            dcg = 0.0
+            for d, g in gains.items():
+                if d not in scores:
+                    continue
+                above_core = sum(1 for x, v in scores.items() if x in core and x != d and v > scores[d])
+                above_out = sum(1 for x in outside if scores.get(x, float("-inf")) > scores[d])
+                rank = 1 + above_core + above_out * scale
+                if rank <= 10:
+                    dcg += g / math.log2(rank + 1)
+            out[q] = dcg / ideal if ideal else 0.0
+        return out
 
     def describe(self, sub: Dataset) -> dict:
         if isinstance(sub, RetrievalSet):

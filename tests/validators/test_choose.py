@@ -178,3 +178,27 @@ def test_choose_on_images_measures_every_candidate_whole(tmp_path, embedwise_hom
     assert report.screening == [] and [r.model for r in report.runs] == ["clip"]  # no BM25 on images
     assert report.decision["model"] == "clip" and report.runs[0].metrics["ndcg_at_10"] > 0
     assert any("image or audio" in n for n in report.decision["not_measured"])
+
+
+def test_the_whole_corpus_estimate_counts_the_distractors_left_out_of_the_pool():
+    from embedwise.validators.data import RetrievalSet
+    from embedwise.validators.screen import MIN_RANDOM_DOCS, Sampler
+
+    corpus = {f"d{i}": ("", f"text {i}") for i in range(2000)}
+    queries = {f"q{i}": f"query {i}" for i in range(5)}
+    qrels = {f"q{i}": {f"d{i}": 1} for i in range(5)}
+    sampler = Sampler(RetrievalSet(corpus, queries, qrels, "synthetic", "test"))
+    sampler.rankings["pooler"] = {q: {} for q in queries}  # a pooling model that found nothing: the core is the qrels
+    sub = sampler.subset(4)
+    core, sample = sampler.pool_parts(list(sub.queries))
+    assert core == {f"d{i}" for i in range(5) if f"q{i}" in sub.queries} and len(sample) == MIN_RANDOM_DOCS
+    outside = sorted(d for d in sample if d not in core)
+    # model A ranks the relevant document first among every pooled one: a perfect pooled nDCG@10 ...
+    perfect = {q: {d: (1.0 if d in qrels[q] else 0.0) for d in sub.corpus} for q in sub.queries}
+    assert set(sampler.estimate_whole_corpus(sub, perfect).values()) == {1.0}
+    # ... model B too, except that 3 of the random documents outrank it: ~3 x 20 distractors in the whole corpus
+    noisy = {q: {**ranks, **{d: 2.0 for d in outside[:3]}} for q, ranks in perfect.items()}
+    estimate = sampler.estimate_whole_corpus(sub, noisy)
+    assert all(v == 0.0 for v in estimate.values())  # the relevant document falls far below rank 10
+    one = {q: {**ranks, outside[0]: 2.0} for q, ranks in perfect.items()}  # one random document: rank ~21
+    assert all(v == 0.0 for v in sampler.estimate_whole_corpus(sub, one).values())
