@@ -219,13 +219,16 @@ def test_cli_on_a_head_node_reads_the_local_cache_and_reports_a_model_failing_on
 
 def test_cli_refuses_a_wrong_address_and_an_actor_no_node_can_hold(beir, cli_env):
     port = free_port()  # nothing listens there
-    for ray_args, message in (
-            (["--ray", f"127.0.0.1:{port}"], f"--ray 127.0.0.1:{port}: no Ray cluster answers"),
-            (["--ray", "headnode"], "--ray headnode: expected host:port"),
+    for ray_args, env, message in (
+            (["--ray", f"127.0.0.1:{port}"], {}, f"--ray 127.0.0.1:{port}: no Ray cluster answers"),
+            (["--ray", "headnode"], {}, "--ray headnode: expected host:port"),
+            # `auto` at a cluster since stopped: Ray would retry for ever
+            (["--ray", "auto"], {"RAY_ADDRESS": f"127.0.0.1:{port}"},
+             f"--ray auto (the address 127.0.0.1:{port} from RAY_ADDRESS): no Ray cluster answers"),
             # a bare --ray starts a local instance, which has no GPU: stopped before any model, the instance too
-            (["--ray-gpus-per-actor", "1", "--ray"], "--ray-gpus-per-actor: each actor asks for 1 GPU(s) but the "
-                                                     "cluster has 0")):
+            (["--ray-gpus-per-actor", "1", "--ray"], {}, "--ray-gpus-per-actor: each actor asks for 1 GPU(s) but "
+                                                         "the cluster has 0")):
         proc = subprocess.run(EXE + ["validate", "--data", str(beir), "--models", "bm25", *ray_args],
-                              env=cli_env, capture_output=True, text=True, timeout=120)
+                              env={**cli_env, **env}, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2, proc.stderr
         assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

@@ -32,8 +32,8 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Fail in seconds with a clear message, not after Ray's minute of connection retries."""
+def check_reachable(address: str, where: str, timeout: float = 5.0) -> None:
+    """Fail in seconds with a clear message, not after Ray's connection retries (which never end for `auto`)."""
     host, port = parse_address(address)
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -41,7 +41,20 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise BadInput(f"no Ray cluster answers at {host}:{port} ({reason}): start one with `ray start --head` or "
-                       "check the address", f"--ray {address}") from None
+                       "check the address", where) from None
+
+
+def auto_address() -> tuple[str, str] | None:
+    """What `auto` stands for, by Ray's rule: RAY_ADDRESS, else the cluster last started on this machine; with where
+    it was found. None when neither is there (then Ray says itself that it found no cluster)."""
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"], "RAY_ADDRESS"
+    current = Path(os.environ.get("RAY_TMPDIR") or "/tmp") / "ray" / "ray_current_cluster"
+    try:
+        address = current.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return (address, str(current)) if address else None
 
 
 def connect(address: str) -> str:
@@ -56,8 +69,12 @@ def connect(address: str) -> str:
         quiet_ray_data()
         return "present"
     local = address == "local"
-    if not local and address != "auto":
-        check_reachable(address)
+    if address == "auto":
+        found = auto_address()
+        if found is not None:  # a stale address (a cluster since stopped) would make Ray retry forever
+            check_reachable(found[0], f"--ray auto (the address {found[0]} from {found[1]})")
+    elif not local:
+        check_reachable(address, where)
     if not local:
         use_token_if_present()
     try:
