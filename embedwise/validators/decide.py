@@ -111,14 +111,20 @@ def decide(finalists: list[dict], task: str, req: Any, *, comparisons: dict[tupl
                     "reasons": [f"{r['model']}: {'; '.join(r['ruled_out'])}" for r in rows], "dropped": dropped,
                     "not_measured": not_measured, "main_metric": main}
         return decision, _ranking(rows, [], dropped, main, failed)
-    best = max(eligible, key=lambda r: r["value"])
-
     def significant(a: str, b: str) -> bool:
         c = comparisons.get((a, b)) or comparisons.get((b, a))
         return bool(c and c.significant)
 
+    best = max(eligible, key=lambda r: r["value"])
+    measured = [r for r in eligible if r["basis"] == "full"]
+    reference = max(measured, key=lambda r: r["value"]) if measured else None
+    if best["basis"] != "full" and reference is not None and not significant(best["model"], reference["model"]):
+        # a figure from a sample that is not significantly above the best one measured on the whole set does not
+        # outrank it: the measured one is the reference, and the sampled one competes as close to it
+        best = reference
+
     def close(r: dict) -> bool:
-        gap = best["value"] - r["value"]
+        gap = max(0.0, best["value"] - r["value"])
         tied = not significant(best["model"], r["model"])
         if priority == "accuracy":
             return r is best or (gap <= tol and tied)
@@ -161,6 +167,13 @@ def _reasons(winner: dict, best: dict, runner: dict | None, rows: list[dict], ma
             short.append(f"the best {main} ({winner['value']:.3f}), significantly above {runner['model']}")
         else:
             short.append(f"the best {main} ({winner['value']:.3f})")
+        sampled = [r for r in rows if r is not winner and not r["ruled_out"] and r["basis"] != "full"
+                   and r["value"] > winner["value"]]
+        if sampled and winner["basis"] == "full":
+            short[-1] = f"the best {main} measured on the whole set ({winner['value']:.3f})"
+            long.append("; ".join(f"{r['model']} scored {r['value']:.3f} on {r['basis_text']}, not significantly "
+                                  "better: measure it on the whole set (a larger --time-budget) before paying for it"
+                                  for r in sampled))
     else:
         gap = best["value"] - winner["value"]
         tie = "not significantly worse" if not significant(best["model"], winner["model"]) else "significantly worse"

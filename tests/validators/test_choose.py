@@ -202,3 +202,23 @@ def test_the_whole_corpus_estimate_counts_the_distractors_left_out_of_the_pool()
     assert all(v == 0.0 for v in estimate.values())  # the relevant document falls far below rank 10
     one = {q: {**ranks, outside[0]: 2.0} for q, ranks in perfect.items()}  # one random document: rank ~21
     assert all(v == 0.0 for v in sampler.estimate_whole_corpus(sub, one).values())
+
+
+def test_a_figure_from_a_small_sample_does_not_outrank_one_measured_in_full():
+    from embedwise.engine.requirements import Requirements
+
+    sampled = _run("sampled", 0.75, p95=90, dps=2, memory=800)
+    measured = _run("measured", 0.69, p95=3, dps=2000, memory=50)
+    finalists = [{"run": sampled, "basis": "pool", "basis_text": "10 of 300 queries"},
+                 {"run": measured, "basis": "full", "basis_text": "the whole set"}]
+    cpu = {"id": "aws/t3.large", "usd_per_hour": 0.0832, "vcpus": 2}
+    tie = type("C", (), {"significant": False})()
+    decision, _ = decide(finalists, "retrieval", Requirements(), comparisons={("sampled", "measured"): tie},
+                         dropped=[], not_measured=[], documents=100_000, queries_per_month=300_000, cpu_price=cpu)
+    assert decision["model"] == "measured" and "measured on the whole set" in decision["verdict"]
+    assert any("sampled scored 0.750 on 10 of 300 queries" in r for r in decision["reasons"])
+    assert decision["confidence"]["level"] == "low"
+    win = type("C", (), {"significant": True})()
+    decision, _ = decide(finalists, "retrieval", Requirements(), comparisons={("sampled", "measured"): win},
+                         dropped=[], not_measured=[], documents=100_000, queries_per_month=300_000, cpu_price=cpu)
+    assert decision["model"] == "sampled"  # significantly better even on the sample
