@@ -4,7 +4,8 @@
 `RayBackend`, which `measure.run_model` uses as it uses `LocalBackend`:
 
 - `cluster`: connecting (`local`, `auto`, host:port, ray://host:port), pool sizes, one message for Ray's errors;
-- `embed`: a Ray Data pipeline per model (an actor pool, the model loaded once per actor), vectors to the driver's cache;
+- `embed`: a Ray Data pipeline per model (an actor pool, the model loaded once per actor), vectors to the driver's
+  cache;
 - `search`: exact cosine top-k sharded across workers, merged on the driver;
 - `speed`: throughput of the actor pool as it grows, latency under concurrent requests sent from the cluster.
 

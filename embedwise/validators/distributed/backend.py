@@ -24,7 +24,6 @@ class RayBackend:
 
     def __init__(self, address: str, *, actors: int | None = None, cpus_per_actor: float = 1.0,
                  gpus_per_actor: float = 0.0):
-        self.address = address
         self.connection = cluster.connect(address)
         import ray
 
@@ -35,6 +34,9 @@ class RayBackend:
             cluster.disconnect(self.connection)
             raise
         self.actors = cluster.pool_size(resources, actors, cpus_per_actor, gpus_per_actor)
+        # The speed test waits for its whole pool: only as many actors as the cluster holds now (an encoding pool
+        # larger than that works with the actors that fit, the others wait).
+        self.speed_actors = min(self.actors, cluster.pool_size(resources, None, cpus_per_actor, gpus_per_actor))
         self.shards = max(1, int(resources.get("CPU", 1)))
         self.cpus_per_actor = cpus_per_actor
         self.gpus_per_actor = gpus_per_actor
@@ -65,7 +67,7 @@ class RayBackend:
             return measure_speed(enc, documents, queries, config, progress, stage)
         from embedwise.validators.distributed.speed import measure_speed
 
-        return measure_speed(enc, documents, queries, config, progress or _noop, stage, actors=self.actors,
+        return measure_speed(enc, documents, queries, config, progress or _noop, stage, actors=self.speed_actors,
                              cpus_per_actor=self.cpus_per_actor, gpus_per_actor=self.gpus_per_actor)
 
     def close(self) -> None:
