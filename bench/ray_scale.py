@@ -133,9 +133,9 @@ def main() -> int:
         one.close()
     s1, s2 = (best[k] for k in layouts)
     print("\nbest of each path:")
-    print(f"  local            {best['local']:7.1f} s  {n / best['local']:6.1f} docs/s")
+    print(f"  local                {best['local']:7.1f} s  {n / best['local']:6.1f} docs/s")
     for label in layouts:
-        print(f"  {label:<16} {best[label]:7.1f} s  {n / best[label]:6.1f} docs/s "
+        print(f"  {label:<20} {best[label]:7.1f} s  {n / best[label]:6.1f} docs/s "
               f"(steady {steady[label]:.1f} docs/s, {steady[label] / layouts[label].actors:.1f} per actor)")
     overhead = s1 / best["local"] - 1
     print(f"Ray's overhead at one actor: {overhead:+.1%} of the local run's wall time "

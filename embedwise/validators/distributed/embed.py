@@ -2,8 +2,8 @@
 
 The texts (or image and audio items) the cache does not hold, longest first and each once, become a Ray Data dataset
 in blocks; `map_batches` runs `EncodeBatches` on a pool of actors that each load the model once; the vectors stream
-back to the driver, which writes them to its embedding cache as they come (so a re-run, here or on the cluster, reads
-them back).
+back to the driver, which writes them to its embedding cache as they come, in groups (so a re-run, here or on the
+cluster, reads them back).
 """
 from __future__ import annotations
 
@@ -71,17 +71,20 @@ def embed(enc: Any, texts: Sequence[str], role: str, cache: Any, progress: Progr
                                [tokens[i] for i in unwritten])
             unwritten.clear()
 
-        for rows, vecs, toks in _run(enc, [texts[i] for i in order], role, actors, cpus_per_actor, gpus_per_actor):
-            idx = [order[int(r)] for r in rows]
-            for j, i in enumerate(idx):
-                vectors[i] = vecs[j]
-                tokens[i] = int(toks[j])
-            unwritten += idx
-            if len(unwritten) >= CACHE_WRITE_ROWS:
-                write()
-            done += len(idx)
-            progress(stage, min(done, n), n)
-        write()
+        try:
+            for rows, vecs, toks in _run(enc, [texts[i] for i in order], role, actors, cpus_per_actor,
+                                         gpus_per_actor):
+                idx = [order[int(r)] for r in rows]
+                for j, i in enumerate(idx):
+                    vectors[i] = vecs[j]
+                    tokens[i] = int(toks[j])
+                unwritten += idx
+                if len(unwritten) >= CACHE_WRITE_ROWS:
+                    write()
+                done += len(idx)
+                progress(stage, min(done, n), n)
+        finally:
+            write()  # what arrived before a failure is kept: the re-run starts from there
         for i, first in repeats:
             vectors[i], tokens[i] = vectors[first], tokens[first]
         progress(stage, n, n)
