@@ -64,7 +64,7 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def edge_cases(enc: Any, ds: Any, ctx: Any, reference: Media, progress: Progress) -> dict:
     out: dict[str, dict] = {}
     items = _edge_items(ds.modality, reference)
-    ref_vec, _ = ctx.backend.embed(enc, [reference], "document", ctx.cache)
+    ref_vec, _ = enc.embed([reference], "document", ctx.cache)
     for n, (name, item) in enumerate(items.items()):
         entry: dict[str, Any] = {"file": item.label if item.variant is None else f"{reference.label} ({item.variant})"}
         try:
@@ -73,7 +73,7 @@ def edge_cases(enc: Any, ds: Any, ctx: Any, reference: Media, progress: Progress
             entry.update({"ok": True, "refused": True, "handling": f"refused with a reason: {exc}"})
         else:
             try:
-                vec, _ = ctx.backend.embed(enc, [item], "document", ctx.cache)
+                vec, _ = enc.embed([item], "document", ctx.cache)
                 finite = bool(np.isfinite(vec).all())
                 entry.update({"ok": finite, "finite": finite, "norm": round(float(np.linalg.norm(vec[0])), 4),
                               "handling": "embedded"})
@@ -102,10 +102,10 @@ def media_shift(enc: Any, items: list[Media], ctx: Any, modality: str) -> dict:
     """Mean/min cosine between each file's embedding and its changed version's, per perturbation."""
     if not items:
         return {}
-    base, _ = ctx.backend.embed(enc, items, "document", ctx.cache)
+    base, _ = enc.embed(items, "document", ctx.cache)
     out = {}
     for kind in PERTURBATIONS[modality]:
-        vecs, _ = ctx.backend.embed(enc, [i.with_variant(kind) for i in items], "document", ctx.cache)
+        vecs, _ = enc.embed([i.with_variant(kind) for i in items], "document", ctx.cache)
         cos = _cosine(base, vecs)
         out[kind] = {"mean_cosine": round(float(np.mean(cos)), 4), "min_cosine": round(float(np.min(cos)), 4),
                      "items": len(items)}
@@ -127,7 +127,7 @@ def query_shift(enc: Any, ds: Any, ctx: Any, state: dict, picked: list[int], pro
         rows = [i for i in picked if state["queries"][i].kind == kind]
         sub = [state["query_ids"][i] for i in rows]
         changed = [_perturb(state["queries"][i], name, rng) for i in rows]
-        vecs, _ = ctx.backend.embed(enc, changed, "query", ctx.cache)
+        vecs, _ = enc.embed(changed, "query", ctx.cache)
         m, _ = retrieval_metrics({q: ds.qrels[q] for q in sub},
                                  ctx.backend.search(vecs, state["doc_vecs"], sub, state["doc_ids"]))
         before = float(np.mean([base_ndcg.get(q, 0.0) for q in sub]))
