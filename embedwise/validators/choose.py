@@ -92,7 +92,8 @@ def choose(data: str | Path, *, requirements: Any = None, models: Sequence[str] 
     report = new_report(run_id, data, ds, runs, shortlist, cache)
     measured = final_runs + [(r, {"basis": "full", "basis_text": "the whole set"}) for r in failed]
     report.decision, report.ranking = _decide(ds, req, measured, dropped, worker.not_measured(final_runs, full,
-                                                                                              measure_speed), db, qpm)
+                                                                                              measure_speed), db, qpm,
+                                              worker.unmeasured)
     report.screening = screening
     report.settings = {"models": refs, "time_budget_s": time_budget if not full else None, "full": full,
                        "use_cache": use_cache, "device": device or "auto", "seed": seed,
@@ -117,7 +118,7 @@ def choice_json(report: Report) -> dict:
 
 
 def _decide(ds: Dataset, req: Any, final_runs: list[tuple[ModelRun, dict]], dropped: list[dict],
-            not_measured: list[str], db: Any, qpm: int) -> tuple[dict, list[dict]]:
+            not_measured: list[str], db: Any, qpm: int, unmeasured: list[dict]) -> tuple[dict, list[dict]]:
     from embedwise.validators.decide import decide
 
     gold = ds.scores if isinstance(ds, STSSet) else None
@@ -126,7 +127,7 @@ def _decide(ds: Dataset, req: Any, final_runs: list[tuple[ModelRun, dict]], drop
     documents = getattr(getattr(req, "data", None), "documents", None) or _items(ds)
     finalists = [{"run": r, **basis} for r, basis in final_runs]
     return decide(finalists, ds.task, req, comparisons=comparisons, dropped=dropped, not_measured=not_measured,
-                  documents=documents, queries_per_month=qpm, cpu_price=_cpu_price(db))
+                  documents=documents, queries_per_month=qpm, cpu_price=_cpu_price(db), unmeasured=unmeasured)
 
 
 def _cpu_price(db: Any) -> dict | None:

@@ -84,7 +84,7 @@ def limits_broken(run: ModelRun, cost: dict, req: Any) -> list[str]:
 
 def decide(finalists: list[dict], task: str, req: Any, *, comparisons: dict[tuple[str, str], Any],
            dropped: list[dict], not_measured: list[str], documents: int, queries_per_month: int,
-           cpu_price: dict | None) -> tuple[dict, list[dict]]:
+           cpu_price: dict | None, unmeasured: list[dict] | None = None) -> tuple[dict, list[dict]]:
     """(decision, ranking). Each finalist is {"run": ModelRun, "basis": "full" | "pool", "basis_text": str}."""
     main = MAIN_METRIC[task]
     priority = getattr(getattr(req, "budget", None), "priority", "balanced") or "balanced"
@@ -110,7 +110,7 @@ def decide(finalists: list[dict], task: str, req: Any, *, comparisons: dict[tupl
                     else {"level": "low", "why": ["no model could be measured"]},
                     "reasons": [f"{r['model']}: {'; '.join(r['ruled_out'])}" for r in rows], "dropped": dropped,
                     "not_measured": not_measured, "main_metric": main}
-        return decision, _ranking(rows, [], dropped, main, failed)
+        return decision, _ranking(rows, [], dropped, main, failed, unmeasured or [])
     def significant(a: str, b: str) -> bool:
         c = comparisons.get((a, b)) or comparisons.get((b, a))
         return bool(c and c.significant)
@@ -146,7 +146,7 @@ def decide(finalists: list[dict], task: str, req: Any, *, comparisons: dict[tupl
                 "confidence": _confidence(winner, best, runner, contenders, significant, finalists, req),
                 "priority": priority, "main_metric": main, "value": winner["value"], "reasons": reasons["long"],
                 "cost": winner["cost"], "dropped": dropped, "not_measured": not_measured}
-    return decision, _ranking(rows, order, dropped, main, failed)
+    return decision, _ranking(rows, order, dropped, main, failed, unmeasured or [])
 
 
 def _points(x: float) -> str:
@@ -249,7 +249,7 @@ def _confidence(winner: dict, best: dict, runner: dict | None, contenders: list[
 
 
 def _ranking(rows: list[dict], order: list[dict], dropped: list[dict], main: str,
-             failed: list[ModelRun]) -> list[dict]:
+             failed: list[ModelRun], unmeasured: list[dict]) -> list[dict]:
     out = []
     for i, r in enumerate(order):
         out.append({"rank": i + 1, "model": r["model"], "status": "winner" if i == 0 else "finalist", main: r["value"],
@@ -268,6 +268,8 @@ def _ranking(rows: list[dict], order: list[dict], dropped: list[dict], main: str
                     "quality_basis": "screening", "round": d["round"],
                     "reasons": [f"round {d['round']}: {d['diff'] * 100:.1f} points below {d['best']} "
                                 f"(p={d['p_holm']:.3g} after Holm, {d['n']} paired)"]})
+    out += [{"rank": None, "model": u["model"], "status": "not_measured", main: None, "quality_basis": None,
+             "reasons": [u["reason"]]} for u in unmeasured]
     out += [{"rank": None, "model": r.model, "status": "failed", main: None, "quality_basis": None,
              "reasons": [r.error or "failed"]} for r in failed]
     return out

@@ -35,6 +35,7 @@ class Worker:
         self.speed_keys: dict[str, str] = {}  # every model: ref -> the key its load test is stored under
         self.pool_note: str | None = None
         self.budget_stops: list[str] = []
+        self.unmeasured: list[dict] = []  # candidates neither dropped nor finalists, with the reason
         self.media = getattr(ds, "modality", "text") != "text"  # measured whole: no text to sample or time
         self.replay: dict | None = None  # the plan of an earlier run on the same data and candidates
         self.plan: dict = {"pooled": None, "rounds": [], "finals": {}}  # this run's plan, stored for a re-run
@@ -234,10 +235,15 @@ class Worker:
             self.sub = sub
             previous, n = n, min(n_all, n * 2)
         self.progress("screening", 1, 1)
-        alive.sort(key=lambda c: -(c.last.metrics.get(self.main, 0.0) if c.last else 0.0))
-        if len(alive) > MAX_FINALISTS:
-            self.stop(f"{', '.join(c.name for c in alive[MAX_FINALISTS:])}: survived the screening but "
-                                     f"only the best {MAX_FINALISTS} were measured in full")
+        # the finalists: those with evidence first, best first; a model the budget never let measure is said, not hidden
+        alive.sort(key=lambda c: (c.last is None, -(c.last.metrics.get(self.main, 0.0) if c.last else 0.0)))
+        for c in alive[MAX_FINALISTS:]:
+            cost = f" (~{self.cost(c, self.sampler.subset(10)):.0f} s for 10 queries or items)" \
+                if c.seconds_per_char else ""
+            why = (f"too slow to measure within the budget{cost}" if c.last is None else
+                   f"survived the screening, but only the best {MAX_FINALISTS} were measured in full")
+            self.unmeasured.append({"model": c.name or c.ref, "reason": why})
+            self.stop(f"{c.name or c.ref}: {why}")
         return [(c, self.ds, "full") for c in alive[:MAX_FINALISTS]]
 
     def _keep_ranking(self, c: Candidate) -> None:
@@ -291,7 +297,7 @@ class Worker:
             planned = (self.replay or {}).get("finals", {}).get(c.ref)
             if planned is not None:
                 basis = planned["basis"]
-                basis_ds = self.ds if basis == "full" else getattr(self, "sub", self.ds)
+                basis_ds = self.ds if basis == "full" else self.sampler.subset(planned["n"])
                 speed = self._speed_config(speed_config, planned["per_step"])
                 self.ctx.robustness_sample = planned["robustness"]
             else:
@@ -299,6 +305,7 @@ class Worker:
                 speed = self._speed_config(speed_config, self._speed_cap(speed_config, share))
                 self.ctx.robustness_sample = self._robustness_sample(c, share) if measure_robustness else 0
             self.plan["finals"][c.ref] = {"basis": basis, "robustness": self.ctx.robustness_sample,
+                                          "n": getattr(self, "basis_n", None) if basis != "full" else None,
                                           "per_step": speed.max_seconds_per_step if speed else None}
             self.ctx.integration = integration
             stored = self._stored_speed(c, speed) if measure_speed else None
@@ -333,6 +340,7 @@ class Worker:
         if self.media or c.full is not None or self.clock.budget is None or self.cost(c, self.ds) <= 0.6 * share:
             return self.ds, "full"
         sub = getattr(self, "sub", None) or self.sampler.subset(min(self.sampler.size(), 20))
+        self.basis_n = self.sampler._len(sub) if not isinstance(sub, RetrievalSet) else len(sub.queries)
         self.stop(f"{c.name or c.ref}: quality measured on the last screening sample, not the whole "
                                  f"set (~{self.cost(c, self.ds):.0f} s more than the budget left)")
         return sub, "pool"

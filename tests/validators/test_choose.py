@@ -222,3 +222,15 @@ def test_a_figure_from_a_small_sample_does_not_outrank_one_measured_in_full():
     decision, _ = decide(finalists, "retrieval", Requirements(), comparisons={("sampled", "measured"): win},
                          dropped=[], not_measured=[], documents=100_000, queries_per_month=300_000, cpu_price=cpu)
     assert decision["model"] == "sampled"  # significantly better even on the sample
+
+
+def test_a_candidate_the_budget_never_measured_is_in_the_ranking_with_its_reason():
+    from embedwise.engine.requirements import Requirements
+
+    cpu = {"id": "aws/t3.large", "usd_per_hour": 0.0832, "vcpus": 2}
+    _, ranking = decide([{"run": _run("fast", 0.6, p95=5), "basis": "full", "basis_text": "the whole set"}],
+                        "retrieval", Requirements(), comparisons={}, dropped=[], not_measured=[], documents=1000,
+                        queries_per_month=1000, cpu_price=cpu,
+                        unmeasured=[{"model": "huge", "reason": "too slow to measure within the budget"}])
+    assert ranking[-1] == {"rank": None, "model": "huge", "status": "not_measured", "ndcg_at_10": None,
+                           "quality_basis": None, "reasons": ["too slow to measure within the budget"]}
