@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from embedwise.validators.charts import _esc
-from embedwise.validators.formatting import fmt, fmt_num
+from embedwise.validators.formatting import fmt, fmt_num, short_name
 from embedwise.validators.results import Report
+from embedwise.validators.tables import html_table, md_table
 
 
 def _usd(value: Any) -> str:
@@ -23,7 +24,9 @@ def ranking_rows(report: Report) -> list[list[str]]:
     return rows
 
 
-RANKING_HEADERS = ["rank", "model", "status", "main", "p95 ms", "memory MB", "first year", "basis / why"]
+def ranking_headers(report: Report) -> list[str]:
+    main = (report.decision or {}).get("main_metric") or report.main_metric
+    return ["rank", "model", "status", main, "p95 ms", "memory MB", "first year", "basis / why"]
 
 
 def decision_markdown(report: Report) -> list[str]:
@@ -38,11 +41,7 @@ def decision_markdown(report: Report) -> list[str]:
         out.append(f"Runner-up: **{d['runner_up']}** ({d.get('runner_up_reason')}).\n")
     out += [f"- {r}" for r in d.get("reasons") or []]
     out.append("")
-    headers = [h if h != "main" else (d.get("main_metric") or "main") for h in RANKING_HEADERS]
-    out.append("| " + " | ".join(headers) + " |")
-    out.append("|" + "---|" * len(headers))
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in ranking_rows(report)]
-    out.append("")
+    out.append(md_table(ranking_headers(report), ranking_rows(report)))
     for s in report.screening or []:
         size = (f"{s['queries']} of {s['of_queries']} queries, {s['documents']} of {s['of_documents']} documents"
                 if "queries" in s else f"{s['items']} of {s['of_items']} items")
@@ -66,10 +65,7 @@ def decision_html(report: Report) -> str:
     if d.get("runner_up"):
         parts.append(f"<p>Runner-up: <b>{_esc(d['runner_up'])}</b> ({_esc(d.get('runner_up_reason'))})</p>")
     parts.append("<ul>" + "".join(f"<li>{_esc(r)}</li>" for r in d.get("reasons") or []) + "</ul>")
-    headers = [h if h != "main" else (d.get("main_metric") or "main") for h in RANKING_HEADERS]
-    parts.append("<table><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in headers) + "</tr>" +
-                 "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>"
-                         for row in ranking_rows(report)) + "</table>")
+    parts.append(html_table(ranking_headers(report), ranking_rows(report)))
     if d.get("not_measured"):
         parts.append("<p><b>Not measured:</b></p><ul>" +
                      "".join(f"<li>{_esc(n)}</li>" for n in d["not_measured"]) + "</ul>")
@@ -90,11 +86,15 @@ def print_decision(report: Report, console: Any) -> None:
     for r in d.get("reasons") or []:
         console.print(f"  · {r}")
     table = Table(header_style="bold", title="ranking")
-    for h in RANKING_HEADERS:
-        table.add_column(h if h != "main" else (d.get("main_metric") or "main"), overflow="fold")
-    for row in ranking_rows(report):
-        table.add_row(*row)
+    for h in ranking_headers(report)[:-1]:  # the reasons follow the table: a column of them is unreadable at 80
+        table.add_column(h, overflow="fold")
+    rows = ranking_rows(report)
+    for row in rows:
+        table.add_row(row[0], short_name(row[1], 28), *row[2:-1])
     console.print(table)
+    for row in rows:
+        if row[2] not in ("winner", "runner up", "finalist"):
+            console.print(f"  {row[2]}: {row[1]}: {row[-1]}")
     for s in report.screening or []:
         size = (f"{s['queries']}/{s['of_queries']} queries, {s['documents']}/{s['of_documents']} docs"
                 if "queries" in s else f"{s['items']}/{s['of_items']} items")

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from embedwise.validators.choose_render import decision_html, decision_markdown
 from embedwise.validators.charts import _esc, svg_grouped_bars, svg_scatter
+from embedwise.validators.choose_render import decision_html, decision_markdown
 from embedwise.validators.formatting import fmt, fmt_num, fmt_p, fmt_usd, short_name
-from embedwise.validators.integration import render_fusion
 from embedwise.validators.integration import render as integration_render
+from embedwise.validators.integration import render_fusion
 from embedwise.validators.results import Report
+from embedwise.validators.tables import html_table, md_table
 
 RETRIEVAL_BARS = ("ndcg_at_10", "map_at_10", "recall_at_10", "mrr_at_10", "recall_at_100")
 TASK_BARS = {"classification": ("accuracy", "f1", "knn_accuracy"), "sts": ("cosine_spearman", "cosine_pearson"),
@@ -133,15 +134,6 @@ def print_summary(report: Report, console: Any = None) -> None:
 
 # --- Markdown -----------------------------------------------------------------------------------------------------------
 
-def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def cell(v: str) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def to_markdown(report: Report) -> str:
     ds = report.dataset
     out = [f"# embedwise validation: {report.task} on {ds.get('name')}\n"]
@@ -155,21 +147,21 @@ def to_markdown(report: Report) -> str:
     rows = summary_rows(report)
     if rows:
         out.append("## Summary\n")
-        out.append(_md_table(list(rows[0].keys()), [list(r.values()) for r in rows]))
+        out.append(md_table(list(rows[0].keys()), [list(r.values()) for r in rows]))
     metrics = list(_secondary_metrics(report))
     ok = [r for r in report.runs if r.status == "ok"]
     if ok:
         out.append("\n## Quality\n")
-        out.append(_md_table(["model", *metrics], [[r.model, *[fmt(r.metrics.get(m)) for m in metrics]] for r in ok]))
+        out.append(md_table(["model", *metrics], [[r.model, *[fmt(r.metrics.get(m)) for m in metrics]] for r in ok]))
         if report.task == "retrieval":
             ks = (1, 3, 5, 10, 100)
             for family in ("ndcg", "map", "recall", "precision", "mrr"):
                 out.append(f"\n`{family}_at_k`\n\n")
-                out.append(_md_table(["model", *[f"@{k}" for k in ks]],
+                out.append(md_table(["model", *[f"@{k}" for k in ks]],
                                      [[r.model, *[fmt(r.metrics.get(f"{family}_at_{k}")) for k in ks]] for r in ok]))
     if report.comparisons:
         out.append("\n## Significance (paired tests)\n")
-        out.append(_md_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
+        out.append(md_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
                              [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                "yes" if c.significant else "no", c.test] for c in report.comparisons]))
     out.append(render_fusion.markdown(report))
@@ -184,7 +176,7 @@ def to_markdown(report: Report) -> str:
                    + (f"; device {s.get('device')}" if s.get("device") else "") + ".\n\n")
         if s.get("throughput"):
             pool = ["actors"] if "actors" in s["throughput"][0] else []  # on Ray: one row per actor pool size
-            out.append(_md_table(pool + ["batch size", "texts", "docs/s", "tokens/s"],
+            out.append(md_table(pool + ["batch size", "texts", "docs/s", "tokens/s"],
                                  [[t[k] for k in pool] + [t["batch_size"], t["texts"], fmt_num(t["docs_per_s"]),
                                                           fmt_num(t["tokens_per_s"])] for t in s["throughput"]]))
         if s.get("latency"):
@@ -192,7 +184,7 @@ def to_markdown(report: Report) -> str:
                 out.append("\nOne model replica serves the requests one at a time: latency at concurrency > 1 "
                            "includes the wait in the queue.\n")
             out.append("\n")
-            out.append(_md_table(["concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "qps"],
+            out.append(md_table(["concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "qps"],
                                  [[lat["concurrency"], lat["requests"], fmt_num(lat["p50_ms"]), fmt_num(lat["p95_ms"]),
                                    fmt_num(lat["p99_ms"]), fmt_num(lat["qps"])] for lat in s["latency"]]))
     if any(r.robustness for r in ok):
@@ -203,23 +195,23 @@ def to_markdown(report: Report) -> str:
                 continue
             out.append(f"\n### {r.model}\n\n")
             edge = rob.get("edge_cases", {})
-            out.append(_md_table(["input", "ok", "tokens", "truncated", "handling / error"],
+            out.append(md_table(["input", "ok", "tokens", "truncated", "handling / error"],
                                  [[name, fmt(e.get("ok")), fmt(e.get("tokens")), fmt(e.get("truncated")),
                                    e.get("error") or e.get("handling") or ""] for name, e in edge.items()]))
             q = rob.get("queries")
             if q:
                 out.append(f"\nPerturbed queries ({q['queries']} sampled, ndcg@10 {fmt(q['ndcg_at_10'])} unperturbed):\n\n")
-                out.append(_md_table(["perturbation", "ndcg@10", "change vs clean (− is worse)", "mean cosine to original"],
+                out.append(md_table(["perturbation", "ndcg@10", "change vs clean (− is worse)", "mean cosine to original"],
                                      [[k, fmt(v["ndcg_at_10"]), f"{-v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
                                       for k, v in q["perturbations"].items()]))
             t = rob.get("texts") or rob.get("media")  # media: images or audio changed (grayscale, clipped, ...)
             if t:
                 out.append("\n")
-                out.append(_md_table(["perturbation", "mean cosine", "min cosine"],
+                out.append(md_table(["perturbation", "mean cosine", "min cosine"],
                                      [[k, fmt(v["mean_cosine"]), fmt(v["min_cosine"])] for k, v in t.items()]))
     if ok:
         out.append("\n## Cost\n")
-        out.append(_md_table(
+        out.append(md_table(
             ["model", "hosting", "corpus tokens", "corpus cost", "queries/month", "monthly query cost", "memory MB",
              "hardware", "replicas"],
             [[r.model, r.cost.get("hosting", "–"), f"{r.cost.get('corpus_tokens', 0):,}", fmt_usd(r.cost.get("corpus_usd")),
@@ -249,16 +241,6 @@ td:first-child,th:first-child,.summary td:nth-child(2){text-align:left}.failed{c
 svg .t{font-size:14px;font-weight:600}svg .l{font-size:11px;fill:#333}svg .ax{stroke:#333}svg .grid{stroke:#eee}
 .muted{color:#666}
 """
-
-
-def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], row_class: Sequence[str] | None = None,
-                table_class: str = "") -> str:
-    out = [f'<table class="{table_class}"><thead><tr>' if table_class else "<table><thead><tr>", *[f"<th>{_esc(h)}</th>" for h in headers], "</tr></thead><tbody>"]
-    for i, row in enumerate(rows):
-        cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
-        out.append(f"<tr{cls}>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
 
 
 def charts(report: Report) -> list[str]:
@@ -311,7 +293,7 @@ def to_html(report: Report) -> str:
     rows = summary_rows(report)
     if rows:
         body.append("<h2>Summary</h2>")
-        body.append(_html_table(list(rows[0].keys()), [list(r.values()) for r in rows],
+        body.append(html_table(list(rows[0].keys()), [list(r.values()) for r in rows],
                                 ["failed" if r.status != "ok" else "" for r in report.runs], "summary"))
         failed_runs = [r for r in report.runs if r.status != "ok"]
         if failed_runs:
@@ -325,16 +307,16 @@ def to_html(report: Report) -> str:
     metrics = list(_secondary_metrics(report))
     if ok:
         body.append("<h2>Quality</h2>")
-        body.append(_html_table(["model", *metrics], [[r.model, *[fmt(r.metrics.get(m)) for m in metrics]] for r in ok]))
+        body.append(html_table(["model", *metrics], [[r.model, *[fmt(r.metrics.get(m)) for m in metrics]] for r in ok]))
         if report.task == "retrieval":
             ks = (1, 3, 5, 10, 100)
             headers = ["model", "metric", *[f"@{k}" for k in ks]]
             table_rows = [[r.model, fam, *[fmt(r.metrics.get(f"{fam}_at_{k}")) for k in ks]]
                           for r in ok for fam in ("ndcg", "map", "recall", "precision", "mrr")]
-            body.append(_html_table(headers, table_rows))
+            body.append(html_table(headers, table_rows))
     if report.comparisons:
         body.append("<h2>Significance</h2>")
-        body.append(_html_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
+        body.append(html_table(["A", "B", "metric", "A", "B", "diff", "p", "significant", "test"],
                                 [[c.a, c.b, c.metric, fmt(c.mean_a), fmt(c.mean_b), f"{c.diff:+.4f}", fmt_p(c.p_value),
                                   "yes" if c.significant else "no", c.test] for c in report.comparisons]))
     body.append(render_fusion.html(report))
@@ -348,14 +330,14 @@ def to_html(report: Report) -> str:
                         + (f" · GPU peak {fmt_num(s.get('gpu_peak_mb'))} MB" if s.get("gpu_peak_mb") else "") + "</p>")
             if s.get("throughput"):
                 pool = ["actors"] if "actors" in s["throughput"][0] else []  # on Ray: one row per actor pool size
-                body.append(_html_table(pool + ["batch size", "texts", "docs/s", "tokens/s"],
+                body.append(html_table(pool + ["batch size", "texts", "docs/s", "tokens/s"],
                                         [[t[k] for k in pool] + [t["batch_size"], t["texts"], fmt_num(t["docs_per_s"]),
                                                                  fmt_num(t["tokens_per_s"])] for t in s["throughput"]]))
             if s.get("latency"):
                 if s.get("serialized_requests"):
                     body.append('<p class="muted">One model replica serves the requests one at a time: latency at '
                                 "concurrency &gt; 1 includes the wait in the queue.</p>")
-                body.append(_html_table(["concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "qps"],
+                body.append(html_table(["concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "qps"],
                                         [[lat["concurrency"], lat["requests"], fmt_num(lat["p50_ms"]),
                                           fmt_num(lat["p95_ms"]), fmt_num(lat["p99_ms"]), fmt_num(lat["qps"])]
                                          for lat in s["latency"]]))
@@ -365,20 +347,20 @@ def to_html(report: Report) -> str:
             if not rob:
                 continue
             body.append(f"<h3>{_esc(r.model)}</h3>")
-            body.append(_html_table(["input", "ok", "tokens", "truncated", "handling / error"],
+            body.append(html_table(["input", "ok", "tokens", "truncated", "handling / error"],
                                     [[n, fmt(e.get("ok")), fmt(e.get("tokens")), fmt(e.get("truncated")),
                                       e.get("error") or e.get("handling") or ""] for n, e in rob.get("edge_cases", {}).items()]))
             q = rob.get("queries")
             if q:
-                body.append(_html_table(["perturbation", "ndcg@10", "change vs clean (− is worse)", "mean cosine"],
+                body.append(html_table(["perturbation", "ndcg@10", "change vs clean (− is worse)", "mean cosine"],
                                         [[k, fmt(v["ndcg_at_10"]), f"{-v['ndcg_drop']:+.4f}", fmt(v.get("mean_cosine"))]
                                          for k, v in q["perturbations"].items()]))
             t = rob.get("texts") or rob.get("media")  # media: images or audio changed (grayscale, clipped, ...)
             if t:
-                body.append(_html_table(["perturbation", "mean cosine", "min cosine"],
+                body.append(html_table(["perturbation", "mean cosine", "min cosine"],
                                         [[k, fmt(v["mean_cosine"]), fmt(v["min_cosine"])] for k, v in t.items()]))
         body.append("<h2>Cost</h2>")
-        body.append(_html_table(
+        body.append(html_table(
             ["model", "hosting", "corpus tokens", "corpus cost", "queries/month", "monthly query cost", "memory MB",
              "hardware", "replicas"],
             [[r.model, r.cost.get("hosting", "–"), f"{r.cost.get('corpus_tokens', 0):,}", fmt_usd(r.cost.get("corpus_usd")),

@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 
 from embedwise.validators.formatting import fmt, fmt_num, fmt_p, short_name
 from embedwise.validators.integration.options import IntegrationOptions
+from embedwise.validators.tables import as_html, as_markdown
 
 Table = Callable[[Sequence[str], Sequence[Sequence[str]]], str]
 
@@ -229,17 +230,11 @@ def sections(report: Any, table: Table, heading: Callable[[str], str], paragraph
 
 
 def markdown(report: Any) -> str:
-    from embedwise.validators.report import _md_table
-
-    return sections(report, lambda h, rows: _md_table(h, rows) + "\n", lambda t: f"\n## {t}\n\n",
-                    lambda t: f"{t}\n\n")
+    return as_markdown(sections, report)
 
 
 def html(report: Any) -> str:
-    from embedwise.validators.charts import _esc
-    from embedwise.validators.report import _html_table
-
-    return sections(report, _html_table, lambda t: f"<h2>{_esc(t)}</h2>", lambda t: f"<p>{_esc(t)}</p>")
+    return as_html(sections, report)
 
 
 TERMINAL_INDEX_COLUMNS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12)  # no qps ×1, p95 ×16 or note: 80 columns are few

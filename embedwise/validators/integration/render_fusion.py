@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from embedwise.validators.formatting import fmt, fmt_num, fmt_p
+from embedwise.validators.tables import as_html, as_markdown
 
 Table = Callable[[Sequence[str], Sequence[Sequence[str]]], str]
 
@@ -93,14 +94,8 @@ def sections(report: Any, table: Table, heading: Callable[[str], str], paragraph
 
 
 def markdown(report: Any) -> str:
-    from embedwise.validators.report import _md_table
-
-    return sections(report, lambda h, rows: _md_table(h, rows) + "\n", lambda t: f"\n## {t}\n\n",
-                    lambda t: f"{t}\n\n")
+    return as_markdown(sections, report)
 
 
 def html(report: Any) -> str:
-    from embedwise.validators.charts import _esc
-    from embedwise.validators.report import _html_table
-
-    return sections(report, _html_table, lambda t: f"<h2>{_esc(t)}</h2>", lambda t: f"<p>{_esc(t)}</p>")
+    return as_html(sections, report)
